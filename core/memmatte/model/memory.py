@@ -1,0 +1,83 @@
+"""Attention-based memory block: the current frame reads from frames t-1 and t-2.
+
+Keys and values are computed from each frame's own LR-ASPP features, so a frame's output
+depends on a finite window of frames (never on earlier outputs): sequential, chunked and
+random-access evaluation agree.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class MemoryEntry(NamedTuple):
+    """Per-frame key (N, Ck, h, w) and value (N, Cv, h, w); what a frame contributes to memory."""
+
+    key: Tensor
+    value: Tensor
+
+
+def attend(query: Tensor, keys: Tensor, values: Tensor) -> Tensor:
+    """Scaled dot-product read-out over all spatio-temporal memory positions.
+
+    query (N, Ck, h, w); keys (N, M, Ck, h', w'); values (N, M, Cv, h', w') -> (N, Cv, h, w).
+
+    Example:
+        >>> q = torch.randn(1, 8, 2, 3); k = torch.randn(1, 2, 8, 2, 3)
+        >>> attend(q, k, torch.randn(1, 2, 4, 2, 3)).shape
+        torch.Size([1, 4, 2, 3])
+    """
+    if keys.dim() != 5 or values.dim() != 5:
+        raise ValueError("expected keys and values of shape (N, M, C, h, w), got "
+                         f"{tuple(keys.shape)} and {tuple(values.shape)}")
+    if query.shape[:2] != (keys.shape[0], keys.shape[2]):
+        raise ValueError(f"query {tuple(query.shape)} does not match keys {tuple(keys.shape)}")
+    n, ck, h, w = query.shape
+    cv = values.shape[2]
+    q = query.flatten(2).transpose(1, 2).unsqueeze(1)                # N,1,hw,Ck
+    k = keys.transpose(1, 2).flatten(2).transpose(1, 2).unsqueeze(1)  # N,1,M*h'w',Ck
+    v = values.transpose(1, 2).flatten(2).transpose(1, 2).unsqueeze(1)
+    # SDPA picks a memory-bounded kernel, so large ratios do not build the full affinity.
+    out = F.scaled_dot_product_attention(q, k, v, scale=1.0 / math.sqrt(ck))
+    return out.squeeze(1).transpose(1, 2).reshape(n, cv, h, w)
+
+
+class AttentionMemory(nn.Module):
+    def __init__(self, channels: int, key_channels: int, value_channels: int) -> None:
+        super().__init__()
+        self.key = nn.Conv2d(channels, key_channels, 1)
+        self.value = nn.Conv2d(channels, value_channels, 1)
+        self.readout = nn.Conv2d(value_channels, channels, 1)
+        # Zero read-out: before training the block passes the current features through,
+        # so converted single-frame weights behave as they did in their own network.
+        nn.init.zeros_(self.readout.weight)
+        nn.init.zeros_(self.readout.bias)
+
+    def embed(self, features: Tensor) -> MemoryEntry:
+        return MemoryEntry(self.key(features), self.value(features))
+
+    def forward(self, features: Tensor, query_key: Tensor, keys: Tensor, values: Tensor) -> Tensor:
+        """Fuse the current features (N, C, h, w) with what they read from memory."""
+        return features + self.readout(attend(query_key, keys, values))
+
+
+def window_indices(prior: int, frames: int, window: int, device: torch.device) -> Tensor:
+    """Memory indices into [prior entries..., sequence frames...] for each sequence frame.
+
+    Frame t (at position prior + t) reads positions prior+t-1 ... prior+t-window, with
+    positions before the start replaced by the earliest available entry (position 0).
+
+    Example:
+        >>> window_indices(0, 3, 2, torch.device("cpu")).tolist()
+        [[0, 0], [0, 0], [1, 0]]
+    """
+    pos = torch.arange(frames, device=device).unsqueeze(1) + prior
+    lag = torch.arange(1, window + 1, device=device).unsqueeze(0)
+    idx = pos - lag
+    # A cold start (no prior) has no predecessor at all: the frame reads itself.
+    floor = torch.zeros_like(idx)
+    return torch.maximum(idx, floor)

@@ -1,0 +1,147 @@
+"""The attention-memory matting network: encoder, LR-ASPP, memory, decoder, guided filter.
+
+Two ways in:
+- ``model(src)`` with src (N, 3, H, W): a cold single frame (its memory is itself).
+- ``model(src)`` with src (N, T, 3, H, W): a time series; frame t reads t-1 and t-2 (earlier
+  frames of the clip replaced by its first). Pass ``memory=`` (the previous call's
+  ``out.memory``) to continue a sequence across calls with identical results.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import ModelConfig
+from .decoder import Decoder
+from .encoder import FEATURE_CHANNELS, MobileNetV3LargeEncoder
+from .guided_filter import DeepGuidedFilter
+from .lraspp import LRASPP
+from .memory import AttentionMemory, MemoryEntry, window_indices
+
+
+class FrameFeatures(NamedTuple):
+    """Everything the decoder needs from one frame's encoder pass (what an engine caches)."""
+
+    f1: Tensor
+    f2: Tensor
+    f3: Tensor
+    f4: Tensor  # LR-ASPP output at 1/16
+    memory: MemoryEntry | None  # None for memory="none"
+
+
+class MattingOutput(NamedTuple):
+    fgr: Tensor  # foreground, straight (not premultiplied), [0, 1]
+    pha: Tensor  # alpha, [0, 1]
+    lr_fgr: Tensor | None  # low-resolution head at 1/16 (training supervision)
+    lr_pha: Tensor | None
+    memory: MemoryEntry | None  # entries of the last frames, (N, M, C, h, w), for the next call
+
+
+def downsample(src: Tensor, ratio: float) -> Tensor:
+    if not 0.0 < ratio <= 1.0:
+        raise ValueError(f"downsample_ratio must be in (0, 1], got {ratio}")
+    if ratio == 1.0:
+        return src
+    # The ratio as float32 holds it: exported graphs take it as a float32 input, and the
+    # resampling positions must agree bit for bit between backends.
+    ratio = float(torch.tensor(ratio, dtype=torch.float32))
+    return F.interpolate(src, scale_factor=(ratio, ratio), mode="bilinear",
+                         align_corners=False, recompute_scale_factor=False)
+
+
+class MemMatte(nn.Module):
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or ModelConfig()
+        c = self.config
+        self.backbone = MobileNetV3LargeEncoder()
+        self.aspp = LRASPP(FEATURE_CHANNELS[3], c.aspp_channels)
+        self.memory = (AttentionMemory(c.aspp_channels, c.key_channels, c.value_channels)
+                       if c.memory == "attention" else None)
+        self.lr_head = nn.Conv2d(c.aspp_channels, 4, 1)
+        self.decoder = Decoder(FEATURE_CHANNELS[:3], c.aspp_channels, c.decoder_channels)
+        self.project = nn.Conv2d(c.decoder_channels[3], 4, 1)
+        self.refiner = DeepGuidedFilter(c.decoder_channels[3])
+
+    # -- per-frame pieces (an engine calls these to cache encoder work) -------------------
+    def encode(self, src_sm: Tensor) -> FrameFeatures:
+        """Encode frames (N, 3, h, w) already at network resolution."""
+        f1, f2, f3, f4 = self.backbone(src_sm)
+        f4 = self.aspp(f4)
+        entry = self.memory.embed(f4) if self.memory is not None else None
+        return FrameFeatures(f1, f2, f3, f4, entry)
+
+    def fuse(self, feats: FrameFeatures, keys: Tensor | None, values: Tensor | None) -> Tensor:
+        """Current 1/16 features fused with memory (N, M, C, h, w); identity for "none"."""
+        if self.memory is None:
+            return feats.f4
+        if keys is None or values is None or feats.memory is None:
+            raise ValueError("attention memory needs keys and values of the previous frames")
+        return self.memory(feats.f4, feats.memory.key, keys, values)
+
+    def decode(self, src: Tensor, src_sm: Tensor, feats: FrameFeatures, fused: Tensor,
+               with_lr: bool = False) -> MattingOutput:
+        pyramid = self.decoder.image_pyramid(src_sm)
+        hidden = self.decoder(pyramid, feats.f1, feats.f2, feats.f3, fused)
+        out = self.project(hidden)
+        if src.shape[2:] != src_sm.shape[2:]:
+            out = self.refiner(src, src_sm, out, hidden)
+        fgr = (out[:, :3] + src).clamp(0.0, 1.0)
+        pha = out[:, 3:4].clamp(0.0, 1.0)
+        lr_fgr = lr_pha = None
+        if with_lr:
+            lr = self.lr_head(fused)
+            lr_fgr = (lr[:, :3] + pyramid[4][:, :, : lr.shape[2], : lr.shape[3]]).clamp(0, 1)
+            lr_pha = lr[:, 3:4].clamp(0.0, 1.0)
+        return MattingOutput(fgr, pha, lr_fgr, lr_pha, None)
+
+    # -- whole clips ----------------------------------------------------------------------
+    def forward(self, src: Tensor, downsample_ratio: float = 1.0,
+                memory: MemoryEntry | None = None, with_lr: bool = False) -> MattingOutput:
+        single = src.dim() == 4
+        if single:
+            src = src.unsqueeze(1)
+        if src.dim() != 5 or src.shape[2] != 3:
+            raise ValueError("expected src of shape (N, 3, H, W) or (N, T, 3, H, W), got "
+                             f"{tuple(src.shape)}")
+        n, t = src.shape[:2]
+        flat = src.flatten(0, 1)
+        flat_sm = downsample(flat, downsample_ratio)
+        feats = self.encode(flat_sm)
+        keys = values = None
+        next_memory = None
+        if feats.memory is not None:
+            keys, values, next_memory = self._gather_memory(feats.memory, n, t, memory)
+        fused = self.fuse(feats, keys, values)
+        out = self.decode(flat, flat_sm, feats, fused, with_lr)
+
+        def shape(x: Tensor | None) -> Tensor | None:
+            if x is None:
+                return None
+            x = x.unflatten(0, (n, t))
+            return x.squeeze(1) if single else x
+
+        return MattingOutput(shape(out.fgr), shape(out.pha), shape(out.lr_fgr),
+                             shape(out.lr_pha), next_memory)
+
+    def _gather_memory(self, entry: MemoryEntry, n: int, t: int, prior: MemoryEntry | None
+                       ) -> tuple[Tensor, Tensor, MemoryEntry]:
+        """Per-frame memory stacks (N*T, M, C, h, w) and the entries to carry forward."""
+        k = entry.key.unflatten(0, (n, t))
+        v = entry.value.unflatten(0, (n, t))
+        if prior is not None:
+            if prior.key.shape[0] != n or prior.key.shape[3:] != k.shape[3:]:
+                raise ValueError(f"memory of shape {tuple(prior.key.shape)} does not fit frames "
+                                 f"of shape {tuple(k.shape)}: same batch and resolution needed")
+            k = torch.cat([prior.key, k], dim=1)
+            v = torch.cat([prior.value, v], dim=1)
+        p = 0 if prior is None else prior.key.shape[1]
+        window = self.config.memory_frames
+        idx = window_indices(p, t, window, k.device).flatten()
+        keys = k.index_select(1, idx).unflatten(1, (t, window)).flatten(0, 1)
+        values = v.index_select(1, idx).unflatten(1, (t, window)).flatten(0, 1)
+        carry = MemoryEntry(k[:, -window:], v[:, -window:])
+        return keys, values, carry

@@ -1,0 +1,163 @@
+"""The one weights format: safetensors tensors + JSON metadata, validated on load.
+
+Never unpickles. A file carries the architecture config, so loading builds the right network.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .. import __version__
+from ..model import MemMatte, ModelConfig
+
+FORMAT = "memmatte-weights"
+FORMAT_VERSION = 1
+# The network sees display-referred, sRGB-encoded RGB in [0, 1] (DESIGN invariant 2).
+NETWORK_COLOR_SPACE = "sRGB Encoded Rec.709 (sRGB)"
+DEFAULT_WEIGHTS = "default.safetensors"
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class WeightsInfo:
+    path: str
+    config: ModelConfig
+    metadata: dict[str, Any] = field(default_factory=dict)
+    weights_id: str = ""
+
+
+def default_weights_path() -> Path:
+    return Path(str(resources.files(__package__).joinpath(DEFAULT_WEIGHTS)))
+
+
+def file_id(path: Path) -> str:
+    """Short content hash: names the exact weights in output metadata and logs."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+def _keeps_fp32(name: str) -> bool:
+    # BatchNorm statistics are tiny and fp16 would move folded-BN variances off 1.
+    return name.endswith(("running_mean", "running_var"))
+
+
+def save_weights(model: MemMatte, path: str | Path, metadata: dict[str, Any] | None = None,
+                 dtype: torch.dtype = torch.float16) -> Path:
+    """Write ``model`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    meta = {
+        "memmatte_version": __version__,
+        "network_color_space": NETWORK_COLOR_SPACE,
+        **(metadata or {}),
+        "config": model.config.to_dict(),
+    }
+    tensors = {}
+    for name, t in model.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        t = t.detach().cpu()
+        if t.is_floating_point() and not _keeps_fp32(name):
+            t = t.to(dtype)
+        tensors[name] = t.contiguous()
+    header = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+              "metadata": json.dumps(meta, sort_keys=True)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=header)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            header = fh.metadata() or {}
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from exc
+    if header.get("format") != FORMAT:
+        raise WeightsError(f"{path}: not a memmatte weights file (format marker "
+                           f"{header.get('format')!r}, expected {FORMAT!r}); convert published "
+                           "weights with 'memmatte convert'")
+    version = header.get("format_version", "")
+    if version != str(FORMAT_VERSION):
+        raise WeightsError(f"{path}: weights format version {version!r} is not supported "
+                           f"(this memmatte reads version {FORMAT_VERSION})")
+    try:
+        meta = json.loads(header.get("metadata", "{}"))
+    except json.JSONDecodeError as exc:
+        raise WeightsError(f"{path}: metadata is not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise WeightsError(f"{path}: metadata has no architecture 'config'")
+    return meta
+
+
+def read_info(path: str | Path) -> WeightsInfo:
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found")
+    meta = _read_header(path)
+    try:
+        config = ModelConfig.from_dict(meta["config"])
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"{path}: bad architecture config: {exc}") from exc
+    return WeightsInfo(str(path), config, meta, file_id(path))
+
+
+def check_state(path: Path, model: MemMatte, tensors: dict[str, torch.Tensor]) -> None:
+    expected = {k: v for k, v in model.state_dict().items()
+                if not k.endswith("num_batches_tracked")}
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [f"{k}: file {tuple(tensors[k].shape)}, network {tuple(v.shape)}"
+             for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape]
+    problems = []
+    if missing:
+        problems.append(f"missing tensors {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+    if unexpected:
+        problems.append(f"unexpected tensors {unexpected[:5]}"
+                        f"{' ...' if len(unexpected) > 5 else ''}")
+    if wrong:
+        problems.append(f"shape mismatches {wrong[:5]}{' ...' if len(wrong) > 5 else ''}")
+    if problems:
+        raise WeightsError(f"{path}: does not fit its own config: " + "; ".join(problems))
+
+
+def load_weights(path: str | Path | None = None, device: str | torch.device = "cpu"
+                 ) -> tuple[MemMatte, WeightsInfo]:
+    """Build the network a weights file describes, in eval mode, float32.
+
+    ``path=None`` loads the default weights shipped in the package.
+    """
+    path = Path(path) if path is not None else default_weights_path()
+    info = read_info(path)
+    model = MemMatte(info.config)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path}: cannot read tensors ({exc})") from exc
+    check_state(path, model, tensors)
+    model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
+    return model.to(device).eval(), info

