@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .. import __version__
+from ..atomic import atomic_path
 from ..model import MemMatte, ModelConfig
 
 FORMAT = "memmatte-weights"
@@ -77,15 +76,8 @@ def save_weights(model: MemMatte, path: str | Path, metadata: dict[str, Any] | N
         tensors[name] = t.contiguous()
     header = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
               "metadata": json.dumps(meta, sort_keys=True)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
     return path
 
 
@@ -126,9 +118,11 @@ def read_info(path: str | Path) -> WeightsInfo:
     return WeightsInfo(str(path), config, meta, file_id(path))
 
 
-def check_state(path: Path, model: MemMatte, tensors: dict[str, torch.Tensor]) -> None:
+def check_state(path: Path, model: MemMatte, tensors: dict[str, torch.Tensor],
+                optional: tuple[str, ...] = ()) -> None:
+    """Every tensor present with its shape; names starting with ``optional`` may be absent."""
     expected = {k: v for k, v in model.state_dict().items()
-                if not k.endswith("num_batches_tracked")}
+                if not k.endswith("num_batches_tracked") and not k.startswith(optional)}
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     wrong = [f"{k}: file {tuple(tensors[k].shape)}, network {tuple(v.shape)}"
@@ -145,19 +139,30 @@ def check_state(path: Path, model: MemMatte, tensors: dict[str, torch.Tensor]) -
         raise WeightsError(f"{path}: does not fit its own config: " + "; ".join(problems))
 
 
-def load_weights(path: str | Path | None = None, device: str | torch.device = "cpu"
-                 ) -> tuple[MemMatte, WeightsInfo]:
+def load_weights(path: str | Path | None = None, device: str | torch.device = "cpu",
+                 memory: str | None = None) -> tuple[MemMatte, WeightsInfo]:
     """Build the network a weights file describes, in eval mode, float32.
 
-    ``path=None`` loads the default weights shipped in the package.
+    ``path=None`` loads the default weights shipped in the package. ``memory`` overrides the
+    file's memory variant (for ablations): "none" drops the memory block; "attention" on
+    weights without one starts it at its identity initialisation.
     """
     path = Path(path) if path is not None else default_weights_path()
     info = read_info(path)
+    optional: tuple[str, ...] = ()
+    if memory is not None and memory != info.config.memory:
+        try:
+            info.config = replace(info.config, memory=memory)
+        except ValueError as exc:
+            raise WeightsError(f"--memory: {exc}") from exc
+        optional = ("memory.",)
     model = MemMatte(info.config)
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as exc:
         raise WeightsError(f"{path}: cannot read tensors ({exc})") from exc
-    check_state(path, model, tensors)
+    if info.config.memory == "none":
+        tensors = {k: v for k, v in tensors.items() if not k.startswith(optional)}
+    check_state(path, model, tensors, optional)
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
     return model.to(device).eval(), info

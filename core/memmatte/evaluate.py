@@ -1,0 +1,116 @@
+"""``memmatte eval``: run the network over a benchmark-style folder and score it.
+
+Layout (as the public video matting benchmarks): ``DATA/<clip>/com/`` frames (PNG/JPEG),
+optionally ``<clip>/pha/`` and ``<clip>/fgr/`` ground truth with the same frame names; clips
+may sit in dataset subfolders (``DATA/<dataset>/<clip>/com``). Predictions go to
+``OUT/<clip>/{pha,fgr}/<frame>.png`` as 8-bit PNGs, the form the benchmark scores.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .imageio8 import FrameError, list_frames, read_gray, read_rgb, to_uint8, write_png
+from .infer import ClipMatter
+from .metrics import average_clips, score_clip
+
+
+@dataclass
+class ClipResult:
+    name: str
+    frames: int
+    scores: dict[str, list[float]] | None = None  # per-frame metrics where ground truth exists
+
+
+@dataclass
+class EvalResult:
+    clips: list[ClipResult] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        scored = [c.scores for c in self.clips if c.scores]
+        return average_clips(scored) if scored else {}
+
+
+def find_clips(root: Path) -> list[Path]:
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: data folder not found")
+    clips = sorted(p.parent for p in root.rglob("com") if p.is_dir())
+    if not clips:
+        raise FileNotFoundError(f"{root}: no clip folders with a 'com/' subfolder of frames "
+                                "(expected DATA/<clip>/com/*.png|jpg)")
+    return clips
+
+
+def ground_truth(folder: Path, stem: str) -> Path | None:
+    for suffix in (".png", ".jpg", ".jpeg"):
+        candidate = folder / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def quantised(x: np.ndarray) -> np.ndarray:
+    """What the scorer reads back from the 8-bit PNG we wrote."""
+    return to_uint8(x).astype(np.float32) / 255.0
+
+
+def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool = False,
+                  progress: Callable[[str], None] | None = None) -> ClipResult:
+    frames = list_frames(clip / "com")
+    if not frames:
+        raise FrameError(f"{clip / 'com'}: no PNG or JPEG frames")
+    matter.reset()
+    gt_pha_dir, gt_fgr_dir = clip / "pha", clip / "fgr"
+    has_pha = gt_pha_dir.is_dir()
+    has_fgr = gt_fgr_dir.is_dir()
+    preds_pha, preds_fgr, gts_pha, gts_fgr = [], [], [], []
+    for i, frame in enumerate(frames):
+        fgr, pha = matter(read_rgb(frame))
+        write_png(out / name / "pha" / f"{frame.stem}.png", pha)
+        write_png(out / name / "fgr" / f"{frame.stem}.png", fgr)
+        if has_pha:
+            gt = ground_truth(gt_pha_dir, frame.stem)
+            if gt is None:
+                raise FrameError(f"{gt_pha_dir}: no ground truth for frame {frame.name}")
+            gts_pha.append(read_gray(gt))
+            preds_pha.append(quantised(pha))
+            if has_fgr:
+                gt_fgr = ground_truth(gt_fgr_dir, frame.stem)
+                if gt_fgr is None:
+                    raise FrameError(f"{gt_fgr_dir}: no ground truth for frame {frame.name}")
+                gts_fgr.append(read_rgb(gt_fgr))
+                preds_fgr.append(quantised(fgr))
+        if progress:
+            progress(f"{name}: frame {i + 1}/{len(frames)}")
+    scores = None
+    if has_pha:
+        scores = score_clip(preds_pha, gts_pha, preds_fgr or None, gts_fgr or None, hr=hr)
+    return ClipResult(name, len(frames), scores)
+
+
+def evaluate(matter: ClipMatter, data: Path, out: Path, hr: bool = False,
+             progress: Callable[[str], None] | None = None) -> EvalResult:
+    result = EvalResult()
+    for clip in find_clips(data):
+        name = "." if clip == data else str(clip.relative_to(data))
+        result.clips.append(evaluate_clip(matter, clip, out, name, hr, progress))
+    return result
+
+
+def format_result(result: EvalResult) -> str:
+    lines = []
+    for clip in result.clips:
+        if clip.scores:
+            means = average_clips([clip.scores])
+            parts = " ".join(f"{k} {v:.4f}" for k, v in means.items())
+            lines.append(f"{clip.name}: {clip.frames} frames  {parts}")
+        else:
+            lines.append(f"{clip.name}: {clip.frames} frames (no ground truth)")
+    summary = result.summary()
+    if summary:
+        lines.append("mean over scored clips:")
+        lines += [f"  {k}: {v:.4f}" for k, v in summary.items()]
+    return "\n".join(lines)
