@@ -77,7 +77,8 @@ def _time_in_process(state: dict, config: dict, width: int, height: int, ratio: 
 
 
 def time_sizes(model: MemMatte, threads: int, frames: int = 5, warmup: int = 2,
-               sizes: tuple[tuple[int, int, float], ...] = TIMED) -> list[Timing]:
+               sizes: tuple[tuple[int, int, float], ...] | None = None) -> list[Timing]:
+    sizes = TIMED if sizes is None else sizes
     ctx = mp.get_context("spawn")
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     results = []

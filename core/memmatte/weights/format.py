@@ -43,9 +43,17 @@ def default_weights_path() -> Path:
 
 
 def file_id(path: Path) -> str:
-    """Short content hash: names the exact weights in output metadata and logs."""
+    """Short content hash: names the exact weights in output metadata and logs.
+
+    safetensors writes its JSON header's metadata in arbitrary order, so the same weights
+    saved twice can differ in bytes: the header is hashed in canonical (sorted) form, then
+    the tensor data as stored.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(size))
+        digest.update(json.dumps(header, sort_keys=True).encode())
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()[:12]
