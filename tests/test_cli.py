@@ -12,8 +12,6 @@ from memmatte.cli import main
 from memmatte.imageio8 import read_gray, read_rgb
 from memmatte.metrics import average_clips, score_clip
 
-SAMPLE = Path(__file__).parent / "data" / "sam2-bedroom-00000.jpg"
-
 
 def make_clip(root: Path, frames: int, with_gt: bool, ext: str = ".png") -> None:
     """A person-sized blob over a textured background, with exact ground truth."""
@@ -71,10 +69,13 @@ def test_eval_writes_predictions_named_like_inputs_and_scores(tmp_path: Path,
 
 
 def test_eval_memory_none_and_ratio_options(tmp_path: Path) -> None:
-    make_clip(tmp_path / "d" / "c", 2, with_gt=True)
+    make_clip(tmp_path / "d" / "c", 5, with_gt=True)
     assert main(["eval", str(tmp_path / "d"), "--out", str(tmp_path / "p"), "--quiet",
-                 "--memory", "none", "--downsample-ratio", "0.5"]) == 0
-    assert len(list((tmp_path / "p" / "c" / "pha").iterdir())) == 2
+                 "--memory", "none", "--downsample-ratio", "0.5", "--sheet", "3"]) == 0
+    assert len(list((tmp_path / "p" / "c" / "pha").iterdir())) == 5
+    with Image.open(tmp_path / "p" / "c" / "contact_sheet.png") as sheet:
+        # Three rows of 64x48 frames scaled to 320 px wide panels, under an 18 px header.
+        assert sheet.size == (960, 18 + 3 * 240)
 
 
 def test_eval_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -261,8 +261,6 @@ def test_failed_save_to_new_path_leaves_nothing(model: MemMatte, tmp_path: Path,
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
-@pytest.mark.xfail(strict=True, reason="memmatte.atomic.atomic_path keeps mkstemp's private "
-                   "0600 mode; remove this mark once it applies the umask")
 def test_saved_file_has_ordinary_permissions(model: MemMatte, tmp_path: Path):
     # The temporary file behind the atomic write is private (0600); the result must not be.
     mask = os.umask(0o022)

@@ -41,7 +41,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, format_result
 
     result = evaluate(load_matter(args), args.data, args.out, hr=args.scorer == "hr",
-                      progress=None if args.quiet else lambda m: print(m, file=sys.stderr))
+                      progress=None if args.quiet else lambda m: print(m, file=sys.stderr),
+                      sheet_rows=args.sheet)
     print(format_result(result))
     if args.json:
         payload = {"clips": [asdict(c) for c in result.clips], "summary": result.summary()}
@@ -108,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scorer", choices=("lr", "hr"), default="lr",
                    help="the benchmark's low- or high-resolution scorer (default lr)")
     p.add_argument("--json", type=Path, help="also write per-frame scores as JSON")
+    p.add_argument("--sheet", type=int, default=0, metavar="ROWS",
+                   help="write OUT/<clip>/contact_sheet.png with ROWS evenly spaced frames")
     p.add_argument("--quiet", action="store_true")
     add_model_options(p)
     p.set_defaults(func=cmd_eval)

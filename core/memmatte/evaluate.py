@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .contact_sheet import write_contact_sheet
 from .imageio8 import FrameError, list_frames, read_gray, read_rgb, to_uint8, write_png
 from .infer import ClipMatter
 from .metrics import average_clips, score_clip
@@ -57,18 +58,33 @@ def quantised(x: np.ndarray) -> np.ndarray:
     return to_uint8(x).astype(np.float32) / 255.0
 
 
+def sheet_indices(count: int, rows: int) -> set[int]:
+    """Evenly spaced frames, first and last included."""
+    if rows <= 0:
+        return set()
+    if count <= rows:
+        return set(range(count))
+    return {round(i * (count - 1) / (rows - 1)) for i in range(rows)} if rows > 1 else {0}
+
+
 def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool = False,
-                  progress: Callable[[str], None] | None = None) -> ClipResult:
+                  progress: Callable[[str], None] | None = None, sheet_rows: int = 0
+                  ) -> ClipResult:
     frames = list_frames(clip / "com")
     if not frames:
         raise FrameError(f"{clip / 'com'}: no PNG or JPEG frames")
+    on_sheet = sheet_indices(len(frames), sheet_rows)
+    sheet = []
     matter.reset()
     gt_pha_dir, gt_fgr_dir = clip / "pha", clip / "fgr"
     has_pha = gt_pha_dir.is_dir()
     has_fgr = gt_fgr_dir.is_dir()
     preds_pha, preds_fgr, gts_pha, gts_fgr = [], [], [], []
     for i, frame in enumerate(frames):
-        fgr, pha = matter(read_rgb(frame))
+        plate = read_rgb(frame)
+        fgr, pha = matter(plate)
+        if i in on_sheet:
+            sheet.append((plate, fgr, pha))
         write_png(out / name / "pha" / f"{frame.stem}.png", pha)
         write_png(out / name / "fgr" / f"{frame.stem}.png", fgr)
         if has_pha:
@@ -85,6 +101,8 @@ def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool
                 preds_fgr.append(quantised(fgr))
         if progress:
             progress(f"{name}: frame {i + 1}/{len(frames)}")
+    if sheet:
+        write_contact_sheet(out / name / "contact_sheet.png", sheet)
     scores = None
     if has_pha:
         scores = score_clip(preds_pha, gts_pha, preds_fgr or None, gts_fgr or None, hr=hr)
@@ -92,11 +110,11 @@ def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool
 
 
 def evaluate(matter: ClipMatter, data: Path, out: Path, hr: bool = False,
-             progress: Callable[[str], None] | None = None) -> EvalResult:
+             progress: Callable[[str], None] | None = None, sheet_rows: int = 0) -> EvalResult:
     result = EvalResult()
     for clip in find_clips(data):
         name = "." if clip == data else str(clip.relative_to(data))
-        result.clips.append(evaluate_clip(matter, clip, out, name, hr, progress))
+        result.clips.append(evaluate_clip(matter, clip, out, name, hr, progress, sheet_rows))
     return result
 
 

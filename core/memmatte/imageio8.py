@@ -48,4 +48,5 @@ def to_uint8(x: np.ndarray) -> np.ndarray:
 def write_png(path: Path, x: np.ndarray) -> None:
     """Write HxW or HxWx3 float [0, 1] as an 8-bit PNG, atomically."""
     with atomic_path(path) as tmp:
-        Image.fromarray(to_uint8(x)).save(tmp, format="PNG")
+        # Light compression: 3x faster to write than Pillow's default, files ~20% larger.
+        Image.fromarray(to_uint8(x)).save(tmp, format="PNG", compress_level=1)
