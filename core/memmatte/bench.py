@@ -48,8 +48,35 @@ def gmacs(model: MemMatte, width: int, height: int, ratio: float = 1.0) -> float
     return counter.get_total_flops() / 2e9
 
 
+def _status_mb(field: str) -> float | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> None:
+    """Linux: make VmHWM (peak RSS) start again from the current RSS."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    current = _status_mb("VmRSS")
+    return current if current is not None else _peak_mb()
+
+
+def _peak_mb() -> float:
+    # ru_maxrss survives exec on Linux (it would report the parent's peak): VmHWM first.
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _time_in_process(state: dict, config: dict, width: int, height: int, ratio: float,
@@ -63,6 +90,7 @@ def _time_in_process(state: dict, config: dict, width: int, height: int, ratio: 
     gen = torch.Generator().manual_seed(0)
     clip = [torch.rand(1, 3, height, width, generator=gen) for _ in range(3)]
     base = _rss_mb()
+    _reset_peak()
     times = []
     memory = None
     with torch.inference_mode():
@@ -73,7 +101,7 @@ def _time_in_process(state: dict, config: dict, width: int, height: int, ratio: 
             if i >= warmup:
                 times.append((time.perf_counter() - start) * 1e3)
     return Timing(width, height, ratio, threads, statistics.median(times), min(times),
-                  _rss_mb(), base)
+                  _peak_mb(), base)
 
 
 def time_sizes(model: MemMatte, threads: int, frames: int = 5, warmup: int = 2,
@@ -110,5 +138,5 @@ def format_report(macs: dict[str, float], timings: list[Timing]) -> list[str]:
             lines.append(f"ratio to RVM reference {size}: {t.ms_median / ref:.2f} "
                          f"({ref:.0f} ms)")
         lines.append(f"peak RSS MB {size} threads={t.threads}: {t.peak_rss_mb:.0f} "
-                     f"(before frames {t.base_rss_mb:.0f})")
+                     f"(model loaded, before frames: {t.base_rss_mb:.0f})")
     return lines
