@@ -86,8 +86,10 @@ def test_eval_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixt
     (tmp_path / "d" / "c" / "pha" / "0001.png").unlink()
     assert main(["eval", str(tmp_path / "d"), "--out", str(tmp_path / "p"), "--quiet"]) == 2
     assert "no ground truth for frame 0001.png" in capsys.readouterr().err
-    (tmp_path / "d" / "c" / "com" / "0001.png").write_bytes(b"not a png")
-    assert main(["eval", str(tmp_path / "d"), "--out", str(tmp_path / "p"), "--quiet"]) == 2
+    assert not (tmp_path / "p").exists()  # found before any work
+    make_clip(tmp_path / "e" / "c", 2, with_gt=True)
+    (tmp_path / "e" / "c" / "com" / "0001.png").write_bytes(b"not a png")
+    assert main(["eval", str(tmp_path / "e"), "--out", str(tmp_path / "p"), "--quiet"]) == 2
     assert "0001.png: cannot read image" in capsys.readouterr().err
 
 

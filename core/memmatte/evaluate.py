@@ -16,7 +16,7 @@ import numpy as np
 from .contact_sheet import write_contact_sheet
 from .imageio8 import FrameError, list_frames, read_gray, read_rgb, to_uint8, write_png
 from .infer import ClipMatter
-from .metrics import average_clips, score_clip
+from .metrics import ClipScorer, average_clips
 
 
 @dataclass
@@ -45,12 +45,18 @@ def find_clips(root: Path) -> list[Path]:
     return clips
 
 
-def ground_truth(folder: Path, stem: str) -> Path | None:
-    for suffix in (".png", ".jpg", ".jpeg"):
-        candidate = folder / f"{stem}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+def ground_truth(folder: Path, frames: list[Path]) -> list[Path]:
+    """The ground-truth file of every frame (same name, PNG or JPEG), checked up front."""
+    found = []
+    for frame in frames:
+        for suffix in (".png", ".jpg", ".jpeg"):
+            candidate = folder / f"{frame.stem}{suffix}"
+            if candidate.is_file():
+                found.append(candidate)
+                break
+        else:
+            raise FrameError(f"{folder}: no ground truth for frame {frame.name}")
+    return found
 
 
 def quantised(x: np.ndarray) -> np.ndarray:
@@ -75,11 +81,10 @@ def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool
         raise FrameError(f"{clip / 'com'}: no PNG or JPEG frames")
     on_sheet = sheet_indices(len(frames), sheet_rows)
     sheet = []
+    gt_pha = ground_truth(clip / "pha", frames) if (clip / "pha").is_dir() else None
+    gt_fgr = ground_truth(clip / "fgr", frames) if gt_pha and (clip / "fgr").is_dir() else None
+    scorer = ClipScorer(with_fgr=gt_fgr is not None, hr=hr) if gt_pha else None
     matter.reset()
-    gt_pha_dir, gt_fgr_dir = clip / "pha", clip / "fgr"
-    has_pha = gt_pha_dir.is_dir()
-    has_fgr = gt_fgr_dir.is_dir()
-    preds_pha, preds_fgr, gts_pha, gts_fgr = [], [], [], []
     for i, frame in enumerate(frames):
         plate = read_rgb(frame)
         fgr, pha = matter(plate)
@@ -87,25 +92,15 @@ def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool
             sheet.append((plate, fgr, pha))
         write_png(out / name / "pha" / f"{frame.stem}.png", pha)
         write_png(out / name / "fgr" / f"{frame.stem}.png", fgr)
-        if has_pha:
-            gt = ground_truth(gt_pha_dir, frame.stem)
-            if gt is None:
-                raise FrameError(f"{gt_pha_dir}: no ground truth for frame {frame.name}")
-            gts_pha.append(read_gray(gt))
-            preds_pha.append(quantised(pha))
-            if has_fgr:
-                gt_fgr = ground_truth(gt_fgr_dir, frame.stem)
-                if gt_fgr is None:
-                    raise FrameError(f"{gt_fgr_dir}: no ground truth for frame {frame.name}")
-                gts_fgr.append(read_rgb(gt_fgr))
-                preds_fgr.append(quantised(fgr))
+        if scorer is not None and gt_pha is not None:
+            scorer.add(quantised(pha), read_gray(gt_pha[i]),
+                       quantised(fgr) if gt_fgr else None,
+                       read_rgb(gt_fgr[i]) if gt_fgr else None)
         if progress:
             progress(f"{name}: frame {i + 1}/{len(frames)}")
     if sheet:
         write_contact_sheet(out / name / "contact_sheet.png", sheet)
-    scores = None
-    if has_pha:
-        scores = score_clip(preds_pha, gts_pha, preds_fgr or None, gts_fgr or None, hr=hr)
+    scores = scorer.scores if scorer is not None else None
     return ClipResult(name, len(frames), scores)
 
 

@@ -7,10 +7,11 @@ Per-frame: :func:`mad`, :func:`mse`, :func:`grad`, :func:`conn`, :func:`dtssd` (
 from __future__ import annotations
 
 from .alpha import conn, dtssd, grad, grad_kernels, mad, mse
-from .clip import ClipScores, average_clips, score_clip, to_unit_float
+from .clip import ClipScorer, ClipScores, average_clips, score_clip, to_unit_float
 from .foreground import fgr_mad, fgr_mse
 
 __all__ = [
+    "ClipScorer",
     "ClipScores",
     "average_clips",
     "conn",

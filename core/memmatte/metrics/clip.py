@@ -56,24 +56,47 @@ def score_clip(
             if len(seq) != n:
                 raise ValueError(f"{name}: expected {n} frames to match gt_phas, got {len(seq)}")
 
-    keys = ["pha_mad", "pha_mse", "pha_grad"] + ([] if hr else ["pha_conn"]) + ["pha_dtssd"]
-    if with_fgr:
-        keys += ["fgr_mse"] if hr else ["fgr_mad", "fgr_mse"]
-    scores: ClipScores = {key: [] for key in keys}
-
+    scorer = ClipScorer(with_fgr=with_fgr, hr=hr)
     for t in range(n):
-        p, g = pred_phas[t], gt_phas[t]
-        scores["pha_mad"].append(mad(p, g))
-        scores["pha_mse"].append(mse(p, g))
-        scores["pha_grad"].append(grad(p, g, stretch=not hr))
-        if not hr:
-            scores["pha_conn"].append(conn(p, g))
-        scores["pha_dtssd"].append(0.0 if t == 0 else dtssd(p, pred_phas[t - 1], g, gt_phas[t - 1]))
+        scorer.add(pred_phas[t], gt_phas[t], pred_fgrs[t] if with_fgr else None,
+                   gt_fgrs[t] if with_fgr else None)
+    return scorer.scores
+
+
+class ClipScorer:
+    """Scores a clip frame by frame, holding only the previous frame (for dtSSD).
+
+    ``scores`` is what :func:`score_clip` returns for the frames added so far; use this form
+    when a clip's frames do not fit in memory together.
+    """
+
+    def __init__(self, with_fgr: bool, hr: bool = False) -> None:
+        self.with_fgr = with_fgr
+        self.hr = hr
+        keys = ["pha_mad", "pha_mse", "pha_grad"] + ([] if hr else ["pha_conn"]) + ["pha_dtssd"]
         if with_fgr:
-            if not hr:
-                scores["fgr_mad"].append(fgr_mad(pred_fgrs[t], gt_fgrs[t], g))
-            scores["fgr_mse"].append(fgr_mse(pred_fgrs[t], gt_fgrs[t], g))
-    return scores
+            keys += ["fgr_mse"] if hr else ["fgr_mad", "fgr_mse"]
+        self.scores: ClipScores = {key: [] for key in keys}
+        self._previous: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add(self, pred_pha: np.ndarray, gt_pha: np.ndarray, pred_fgr: np.ndarray | None = None,
+            gt_fgr: np.ndarray | None = None) -> None:
+        if self.with_fgr and (pred_fgr is None or gt_fgr is None):
+            raise ValueError("this scorer scores foregrounds: pred_fgr and gt_fgr are needed")
+        p, g = pred_pha, gt_pha
+        s = self.scores
+        s["pha_mad"].append(mad(p, g))
+        s["pha_mse"].append(mse(p, g))
+        s["pha_grad"].append(grad(p, g, stretch=not self.hr))
+        if not self.hr:
+            s["pha_conn"].append(conn(p, g))
+        prev = self._previous
+        s["pha_dtssd"].append(0.0 if prev is None else dtssd(p, prev[0], g, prev[1]))
+        self._previous = (p, g)
+        if self.with_fgr:
+            if not self.hr:
+                s["fgr_mad"].append(fgr_mad(pred_fgr, gt_fgr, g))
+            s["fgr_mse"].append(fgr_mse(pred_fgr, gt_fgr, g))
 
 
 def average_clips(per_clip: list[ClipScores]) -> dict[str, float]:
