@@ -1,4 +1,4 @@
-"""The ``memmatte`` command: eval, bench, demo, convert, info."""
+"""The ``memmatte`` command: render, queue, eval, bench, demo, convert, info."""
 from __future__ import annotations
 
 import argparse
@@ -37,6 +37,55 @@ def load_matter(args: argparse.Namespace):  # -> ClipMatter
     return ClipMatter(model, args.downsample_ratio)
 
 
+def render_settings(args: argparse.Namespace):  # -> RenderSettings
+    from .pipeline import RenderSettings
+
+    return RenderSettings(
+        input=args.input, output=args.output, frames=args.frames, colorspace=args.colorspace,
+        ocio=args.ocio, network_space=args.network_space,
+        weights=str(args.weights) if args.weights else None, device=args.device,
+        downsample_ratio=args.downsample_ratio, memory=args.memory, resume=args.resume,
+        alpha_out=args.alpha_out, preview=args.preview, half=not args.float,
+        compression=args.compression, layer=args.layer, detect_cuts=args.detect_cuts)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .pipeline import Renderer
+    from .progress_bar import ProgressBar
+
+    renderer = Renderer(render_settings(args))
+    try:
+        if args.dry_run:
+            print("\n".join(renderer.plan_lines()))
+            return 0
+        bar = ProgressBar()
+
+        def show(p) -> None:  # Progress
+            if p.event == "frame":
+                bar.update(p.done, p.total, p.fps, p.eta_s)
+
+        result = renderer.run(None if args.quiet else show)
+    finally:
+        renderer.close()
+    print(f"wrote {len(result.written)} frames to {args.output}"
+          + (f", kept {len(result.skipped)} already written" if result.skipped else "")
+          + f" in {result.seconds:.1f} s")
+    return 0
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from .render_queue import format_summary, run_queue
+
+    def show(name: str, event: dict) -> None:
+        if event.get("event") == "frame" and not args.quiet:
+            print(f"{name}: frame {event.get('frame')} ({event.get('done')}/"
+                  f"{event.get('total')})", file=sys.stderr)
+
+    result = run_queue(args.shots, show)
+    print(format_summary(result))
+    return 1 if result.failed else 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, format_result
 
@@ -54,6 +103,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import format_report, mac_report, time_sizes
     from .weights import load_weights
 
+    if args.pipeline:
+        from .bench_pipeline import bench_pipeline
+
+        timing = bench_pipeline(frames=args.frames, threads=args.threads[-1])
+        if args.json:
+            print(json.dumps({**asdict(timing), "overlap": timing.overlap}, indent=1))
+        else:
+            print("\n".join(timing.lines()))
+        return 0
     model, _ = load_weights(args.weights, memory=args.memory)
     macs = mac_report(model)
     timings = []
@@ -103,6 +161,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"memmatte {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser("render", help="matte a plate: frame pattern, image or video -> EXRs")
+    p.add_argument("input", help="plate.####.exr (or %%04d, @@@@, $F4), an image, or a video")
+    p.add_argument("-o", "--output", required=True, help="output pattern, e.g. matte.####.exr")
+    p.add_argument("--frames", help="1001-1100, 1001-1100x2, 1001,1005 (default: all)")
+    p.add_argument("--colorspace", help="the plate's colour space (default: scene_linear "
+                   "role for EXR, the network space for 8-bit images and video)")
+    p.add_argument("--ocio", help="OCIO config path or ocio:// URI (default: $OCIO, then "
+                   "ocio://default)")
+    p.add_argument("--network-space", help="colour space the network sees (default: the "
+                   "config's color_picking role)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    p.add_argument("--resume", action="store_true", help="keep frames already written")
+    p.add_argument("--alpha-out", help="also write alpha alone to this pattern")
+    p.add_argument("--preview", help="write a contact sheet PNG of the render here")
+    p.add_argument("--float", action="store_true", help="write float EXRs (default: half)")
+    p.add_argument("--compression", default="zip", help="EXR compression (default zip)")
+    p.add_argument("--layer", help="EXR layer or part holding the plate")
+    p.add_argument("--detect-cuts", action="store_true", help="restart the memory at cuts")
+    p.add_argument("--dry-run", action="store_true", help="show the plan, render nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_options(p)
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("queue", help="render the shots of a TOML file, in order")
+    p.add_argument("shots", type=Path)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_queue)
+
     p = sub.add_parser("eval", help="matte and score a benchmark-style folder of clips")
     p.add_argument("data", type=Path, help="DATA with <clip>/com/ frames (+ pha/, fgr/)")
     p.add_argument("--out", type=Path, required=True, help="where <clip>/pha, fgr go")
@@ -121,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")],
                    default=[1, 2], help="comma-separated torch thread counts (default 1,2)")
     p.add_argument("--frames", type=int, default=5, help="timed frames per size")
+    p.add_argument("--pipeline", action="store_true",
+                   help="end-to-end, I/O-only and compute-only fps on a generated 4K EXR "
+                        "sequence")
     add_model_options(p)
     p.set_defaults(func=cmd_bench)
 
@@ -145,11 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .imageio8 import FrameError
+    from .jobs import JobError
     from .weights import ConversionError, WeightsError
 
+    errors: tuple[type[BaseException], ...] = (WeightsError, ConversionError, FrameError,
+                                               FileNotFoundError, JobError)
+    if args.command == "render":
+        from .color import ColorError
+        from .engine import DeviceError
+        from .io import PlateError
+
+        errors += (ColorError, DeviceError, PlateError)
     try:
         return int(args.func(args))
-    except (WeightsError, ConversionError, FrameError, FileNotFoundError) as exc:
+    except errors as exc:
         print(f"memmatte {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

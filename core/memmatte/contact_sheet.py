@@ -13,6 +13,15 @@ from .imageio8 import to_uint8
 LABELS = ("plate", "alpha", "foreground over checker")
 
 
+def sheet_indices(count: int, rows: int) -> set[int]:
+    """Evenly spaced frames, first and last included."""
+    if rows <= 0:
+        return set()
+    if count <= rows:
+        return set(range(count))
+    return {round(i * (count - 1) / (rows - 1)) for i in range(rows)} if rows > 1 else {0}
+
+
 def checker(height: int, width: int, cell: int = 16) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width]
     tile = ((yy // cell + xx // cell) % 2).astype(np.float32)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .contact_sheet import write_contact_sheet
+from .contact_sheet import sheet_indices, write_contact_sheet
 from .imageio8 import FrameError, list_frames, read_gray, read_rgb, to_uint8, write_png
 from .infer import ClipMatter
 from .metrics import ClipScorer, average_clips
@@ -62,15 +62,6 @@ def ground_truth(folder: Path, frames: list[Path]) -> list[Path]:
 def quantised(x: np.ndarray) -> np.ndarray:
     """What the scorer reads back from the 8-bit PNG we wrote."""
     return to_uint8(x).astype(np.float32) / 255.0
-
-
-def sheet_indices(count: int, rows: int) -> set[int]:
-    """Evenly spaced frames, first and last included."""
-    if rows <= 0:
-        return set()
-    if count <= rows:
-        return set(range(count))
-    return {round(i * (count - 1) / (rows - 1)) for i in range(rows)} if rows > 1 else {0}
 
 
 def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool = False,

@@ -1,0 +1,231 @@
+"""One render: read -> colour -> engine -> foreground -> write, over a frame range.
+
+Resumable (``resume`` keeps frames already written: every write is atomic, so a file that
+exists is complete), cancellable between frames, and chunkable: a chunk reads its two frames
+of pre-roll and gives the same pixels as one sequential run (DESIGN invariants 1, 4, 5).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..contact_sheet import sheet_indices, write_contact_sheet
+from ..color import ColorTransform, check_colorspace, network_space, premultiplied_foreground
+from ..color import resolve_config
+from ..engine import Engine, FrameResult
+from ..io import FramePattern, Plate, PlateError, write_image
+from ..weights import load_weights
+from .prefetch import Loaded, Prefetcher
+from .settings import RenderSettings
+from .source import Source, open_source, select_frames
+from .writer import BackgroundWriter
+
+# Settings recorded in every output's metadata (what made these pixels).
+RECORDED = ("downsample_ratio", "memory", "colorspace", "network_space", "detect_cuts", "backend")
+
+
+@dataclass
+class Progress:
+    event: str  # "start", "frame", "skip", "done", "cancelled"
+    frame: int | None = None
+    done: int = 0
+    total: int = 0
+    fps: float = 0.0
+    eta_s: float | None = None
+    path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class RenderResult:
+    written: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+def preroll_plan(todo: list[int], available: list[int], window: int) -> list[int]:
+    """Frames to read, in order: each frame to render, after the predecessors it needs."""
+    have = set(available)
+    plan: list[int] = []
+    seen: set[int] = set()
+    for f in todo:
+        for p in [f - lag for lag in range(window, 0, -1)] + [f]:
+            if p in have and p not in seen:
+                seen.add(p)
+                plan.append(p)
+    return plan
+
+
+class Renderer:
+    """Set up once (config, processors, weights, engine), then ``run()``."""
+
+    def __init__(self, settings: RenderSettings) -> None:
+        self.settings = s = settings
+        self.source: Source = open_source(s.input, s.layer)
+        try:
+            self.frames = select_frames(self.source, s.frames)
+            self.output = self._output_pattern(s.output, "-o/--output")
+            self.alpha_output = (self._output_pattern(s.alpha_out, "--alpha-out")
+                                 if s.alpha_out else None)
+            cfg = resolve_config(s.ocio)
+            self.config_origin = cfg.origin
+            default_space = "scene_linear" if self.source.linear else None
+            net = network_space(cfg.config, s.network_space)
+            plate_space = check_colorspace(cfg.config, s.colorspace or default_space or net,
+                                           "--colorspace")
+            self.plate_space, self.network_space = plate_space, net
+            self.transform = ColorTransform(cfg, plate_space, net)
+            model, self.weights = load_weights(s.weights, memory=s.memory)
+            self.engine = Engine(model, s.device, s.downsample_ratio,
+                                 first_frame=self.source.first_frame, detect_cuts=s.detect_cuts)
+        except BaseException:
+            self.source.close()
+            raise
+
+    def _output_pattern(self, text: str, option: str) -> FramePattern:
+        pattern = FramePattern.parse(text)
+        if pattern.is_single and len(self.frames) > 1:
+            raise PlateError(f"{option} {text}: {len(self.frames)} frames need a frame pattern "
+                             "in the name (####, %04d, @@@@ or $F4)")
+        return pattern
+
+    def _done(self, frame: int) -> bool:
+        outs = [self.output] + ([self.alpha_output] if self.alpha_output else [])
+        return all(o.path(frame).is_file() for o in outs)
+
+    def _load(self, frame: int) -> Loaded:
+        plate = self.source.read(frame)
+        return Loaded(plate, self.transform.to_network(plate.rgb()))
+
+    def metadata(self) -> dict[str, str]:
+        recorded = {k: getattr(self.settings, k) for k in RECORDED}
+        recorded.update(colorspace=self.plate_space, network_space=self.network_space)
+        return {"memmatte:version": __version__,
+                "memmatte:weights": self.weights.weights_id,
+                "memmatte:settings": json.dumps(recorded, sort_keys=True)}
+
+    def _write(self, frame: int, plate: Plate, result: FrameResult) -> None:
+        s = self.settings
+        fgr = premultiplied_foreground(plate.rgb(), result.fgr, result.pha,
+                                       self.transform.from_network)
+        rgba = np.concatenate([fgr, result.pha[..., None]], axis=2).astype(np.float32)
+        meta = self.metadata()
+        write_image(self.output.path(frame), rgba, ("R", "G", "B", "A"), like=plate,
+                    half=s.half, compression=s.compression, metadata=meta)
+        if self.alpha_output is not None:
+            write_image(self.alpha_output.path(frame), result.pha[..., None], ("A",),
+                        like=plate, half=s.half, compression=s.compression, metadata=meta)
+
+    def remove_stale_temporaries(self, frames: list[int]) -> list[Path]:
+        """Temporary files a killed run left beside the outputs of ``frames`` (never final
+        names: those are complete by construction)."""
+        removed = []
+        outs = [self.output] + ([self.alpha_output] if self.alpha_output else [])
+        for pattern in outs:
+            paths = [pattern.path(f) for f in frames]
+            stems = {f".{p.stem}." for p in paths}
+            folder = paths[0].parent if paths else None
+            if folder is None or not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                name = entry.name
+                if name.startswith(".") and ".tmp" in name and name[: name.rfind(".tmp")
+                                                                     ].rsplit(".", 1)[0] + "." in stems:
+                    entry.unlink(missing_ok=True)
+                    removed.append(entry)
+        return removed
+
+    def todo(self) -> list[int]:
+        return [f for f in self.frames if not (self.settings.resume and self._done(f))]
+
+    def plan_lines(self) -> list[str]:
+        """What ``run()`` would do (``--dry-run``)."""
+        s, todo = self.settings, self.todo()
+        ratio = s.downsample_ratio or "auto (long side near 512 px)"
+        lines = [
+            f"input: {s.input} ({len(self.source.frames)} frames available, shot starts at "
+            f"{self.source.first_frame})",
+            f"frames: {len(self.frames)} asked, {len(todo)} to render"
+            + (f", {len(self.frames) - len(todo)} already written (resume)"
+               if len(todo) < len(self.frames) else ""),
+            f"output: {s.output} ({'half' if s.half else 'float'}, {s.compression})"
+            + (f"; alpha: {s.alpha_out}" if s.alpha_out else ""),
+            f"colour: {self.plate_space} -> {self.network_space} ({self.config_origin})",
+            f"weights: {self.weights.path} (id {self.weights.weights_id}, memory "
+            f"{self.weights.config.memory})",
+            f"device: {self.engine.device}{' fp16' if self.engine.half else ''}; "
+            f"downsample ratio: {ratio}; cut detection: {'on' if s.detect_cuts else 'off'}",
+        ]
+        if todo:
+            lines.append(f"first frames: {', '.join(map(str, todo[:5]))}"
+                         f"{' ...' if len(todo) > 5 else ''}")
+        return lines
+
+    def run(self, progress: Callable[[Progress], None] | None = None,
+            cancel: threading.Event | None = None) -> RenderResult:
+        report = progress or (lambda p: None)
+        s = self.settings
+        result = RenderResult()
+        todo = self.todo()
+        self.remove_stale_temporaries(todo)
+        on_sheet = {todo[i] for i in sheet_indices(len(todo), 8)} if s.preview else set()
+        sheet: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        result.skipped = [f for f in self.frames if f not in set(todo)]
+        total = len(todo)
+        report(Progress("start", total=total, path=s.output))
+        for f in result.skipped:
+            report(Progress("skip", frame=f, total=total))
+        start = time.perf_counter()
+        prefetch = Prefetcher(preroll_plan(todo, self.source.frames, self.engine.window),
+                              self._load)
+        writer = BackgroundWriter()
+        try:
+            for i, frame in enumerate(todo):
+                if cancel is not None and cancel.is_set():
+                    result.cancelled = True
+                    break
+                matte = self.engine.matte(frame, prefetch.network)
+                loaded = prefetch.get(frame)
+                plate = loaded.plate
+                if frame in on_sheet:
+                    sheet.append((loaded.network, matte.fgr, matte.pha))
+                writer.submit(lambda f=frame, p=plate, m=matte: self._write(f, p, m))
+                prefetch.release_before(frame - self.engine.window)
+                result.written.append(frame)
+                elapsed = time.perf_counter() - start
+                fps = (i + 1) / elapsed if elapsed > 0 else 0.0
+                report(Progress("frame", frame=frame, done=i + 1, total=total, fps=fps,
+                                eta_s=(total - i - 1) / fps if fps else None,
+                                path=str(self.output.path(frame))))
+        finally:
+            prefetch.stop()
+            writer.close()
+        result.seconds = time.perf_counter() - start
+        if sheet and s.preview:
+            write_contact_sheet(Path(s.preview), sheet, title=Path(s.input).name)
+        report(Progress("cancelled" if result.cancelled else "done", done=len(result.written),
+                        total=total, fps=len(result.written) / max(result.seconds, 1e-9)))
+        return result
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def render(settings: RenderSettings, progress: Callable[[Progress], None] | None = None,
+           cancel: threading.Event | None = None) -> RenderResult:
+    renderer = Renderer(settings)
+    try:
+        return renderer.run(progress, cancel)
+    finally:
+        renderer.close()
