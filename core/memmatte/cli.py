@@ -126,10 +126,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .demo import demo_settings, run_demo
 
-    sheet = run_demo(load_matter(args), args.out)
-    print(f"wrote {args.out}/pha, fgr, rgba and {sheet}")
+    settings = demo_settings(args.out, str(args.weights) if args.weights else None,
+                             args.device, args.downsample_ratio, args.memory)
+    result = run_demo(settings)
+    print(f"wrote {len(result.written)} frames: {settings.output} (premultiplied RGBA, "
+          f"ACEScg), {settings.alpha_out}, and {settings.preview}")
     return 0
 
 
@@ -213,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("demo", help="matte the bundled sample frames")
+    p = sub.add_parser("demo", help="the bundled sample plate through the whole pipeline")
     p.add_argument("--out", type=Path, default=Path("demo_out"))
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     add_model_options(p)
     p.set_defaults(func=cmd_demo)
 
@@ -239,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
     errors: tuple[type[BaseException], ...] = (WeightsError, ConversionError, FrameError,
                                                FileNotFoundError, JobError)
-    if args.command == "render":
+    if args.command in ("render", "demo"):
         from .color import ColorError
         from .engine import DeviceError
         from .io import PlateError
