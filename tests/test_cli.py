@@ -131,15 +131,20 @@ def test_bench_json_times_one_small_size(monkeypatch: pytest.MonkeyPatch,
                for t in report["timings"])
 
 
-def test_demo_writes_frames_and_contact_sheet(tmp_path: Path) -> None:
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    frames = sorted(p.name for p in (tmp_path / "pha").iterdir())
-    assert len(frames) == 8
-    with Image.open(tmp_path / "rgba" / frames[0]) as img:
-        assert img.mode == "RGBA" and img.size == (960, 540)
-        alpha = np.asarray(img)[..., 3]
+def test_demo_renders_the_bundled_plate(tmp_path: Path) -> None:
+    import OpenImageIO as oiio
+
+    assert main(["demo", "--out", str(tmp_path), "--device", "cpu"]) == 0
+    mattes = sorted(p.name for p in tmp_path.glob("bedroom_matte.*.exr"))
+    assert mattes == [f"bedroom_matte.{f}.exr" for f in range(1001, 1011)]
+    buf = oiio.ImageBuf(str(tmp_path / "bedroom_matte.1001.exr"))
+    spec = buf.spec()
+    assert list(spec.channelnames) == ["R", "G", "B", "A"] and (spec.width, spec.height) == (
+        480, 270)
+    alpha = buf.get_pixels(oiio.FLOAT)[..., 3]
     # A real person is found: a good part of the frame is solid foreground, most is not.
-    assert 0.03 < (alpha > 200).mean() < 0.5
+    assert 0.03 < (alpha > 0.8).mean() < 0.5
+    assert len(list(tmp_path.glob("bedroom_alpha.*.exr"))) == 10
     with Image.open(tmp_path / "contact_sheet.png") as sheet:
         assert sheet.size[0] == 3 * 320 and sheet.size[1] > 8 * 180
     assert not list(tmp_path.rglob(".*.tmp*"))
