@@ -88,9 +88,10 @@ class MemMatte(nn.Module):
         hidden = self.decoder(pyramid, feats.f1, feats.f2, feats.f3, fused)
         out = self.project(hidden)
         if src.shape[2:] != src_sm.shape[2:]:
-            out = self.refiner(src, src_sm, out, hidden)
-        fgr = (out[:, :3] + src).clamp(0.0, 1.0)
-        pha = out[:, 3:4].clamp(0.0, 1.0)
+            fgr, pha = self.refiner(src, src_sm, out, hidden)
+        else:
+            fgr = (out[:, :3] + src).clamp(0.0, 1.0)
+            pha = out[:, 3:4].clamp(0.0, 1.0)
         lr_fgr = lr_pha = None
         if with_lr:
             lr = self.lr_head(fused)
