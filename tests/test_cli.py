@@ -154,3 +154,17 @@ def test_info_prints_weights_metadata(capsys: pytest.CaptureFixture) -> None:
     assert main(["info"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["config"]["memory"] == "attention" and len(info["weights_id"]) == 12
+
+
+def test_bench_pipeline_reports_the_three_rates(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture) -> None:
+    import memmatte.bench_pipeline as bp
+
+    small = bp.bench_pipeline.__defaults__
+    monkeypatch.setattr(bp.bench_pipeline, "__defaults__", (256, 144, small[2], 0.5, None))
+    assert main(["bench", "--pipeline", "--frames", "3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["width"], report["height"], report["frames"]) == (256, 144, 3)
+    assert min(report["io_fps"], report["compute_fps"], report["end_to_end_fps"]) > 0
+    assert report["overlap"] == pytest.approx(
+        report["end_to_end_fps"] / min(report["io_fps"], report["compute_fps"]))

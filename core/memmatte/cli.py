@@ -46,7 +46,8 @@ def render_settings(args: argparse.Namespace):  # -> RenderSettings
         weights=str(args.weights) if args.weights else None, device=args.device,
         downsample_ratio=args.downsample_ratio, memory=args.memory, resume=args.resume,
         alpha_out=args.alpha_out, preview=args.preview, half=not args.float,
-        compression=args.compression, layer=args.layer, detect_cuts=args.detect_cuts)
+        compression=args.compression, layer=args.layer, detect_cuts=args.detect_cuts,
+        threads=args.threads)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -106,7 +107,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.pipeline:
         from .bench_pipeline import bench_pipeline
 
-        timing = bench_pipeline(frames=args.frames, threads=args.threads[-1])
+        timing = bench_pipeline(frames=args.frames, threads=args.compute_threads)
         if args.json:
             print(json.dumps({**asdict(timing), "overlap": timing.overlap}, indent=1))
         else:
@@ -182,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression", default="zip", help="EXR compression (default zip)")
     p.add_argument("--layer", help="EXR layer or part holding the plate")
     p.add_argument("--detect-cuts", action="store_true", help="restart the memory at cuts")
+    p.add_argument("--threads", type=int, help="compute threads (default: all cores but the "
+                   "two reading and writing)")
     p.add_argument("--dry-run", action="store_true", help="show the plan, render nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model_options(p)
@@ -210,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")],
                    default=[1, 2], help="comma-separated torch thread counts (default 1,2)")
     p.add_argument("--frames", type=int, default=5, help="timed frames per size")
+    p.add_argument("--compute-threads", type=int, default=None,
+                   help="with --pipeline: torch threads (default: all cores but two)")
     p.add_argument("--pipeline", action="store_true",
                    help="end-to-end, I/O-only and compute-only fps on a generated 4K EXR "
                         "sequence")

@@ -17,6 +17,7 @@ from ..io import Plate
 @dataclass
 class Loaded:
     plate: Plate
+    rgb: np.ndarray  # plate-space RGB, HxWx3 float32 (plate.rgb(), taken once)
     network: np.ndarray  # network-space RGB, HxWx3 float32 in [0, 1]
 
 

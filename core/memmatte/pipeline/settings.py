@@ -25,6 +25,7 @@ class RenderSettings:
     layer: str | None = None  # EXR layer / part name holding the plate
     detect_cuts: bool = False
     backend: str = "torch"
+    threads: int | None = None  # compute threads; default: all cores but the two I/O threads
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
