@@ -238,3 +238,18 @@ frames = "1001-1002"
     assert "2 shots, 1 failed" in out and "FAILED broken" in out and "ok     bedroom" in out
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "bedroom.1001.exr", "bedroom.1002.exr"]
+
+
+def test_video_input_renders_numbered_frames_with_a_log(tmp_path: Path) -> None:
+    video = Path(__file__).parent / "data" / "video" / "carphone_pristine.mp4"
+    rc = main(["render", str(video), "-o", str(tmp_path / "m.####.exr"), "--frames", "1-3",
+               "--device", "cpu", "--quiet", "--log", str(tmp_path / "render.log"),
+               "--preview", str(tmp_path / "sheet.png")])
+    assert rc == 0
+    assert sorted(p.name for p in tmp_path.glob("m.*.exr")) == [
+        "m.0001.exr", "m.0002.exr", "m.0003.exr"]
+    matte, spec = read_exr(tmp_path / "m.0002.exr")
+    assert (spec.width, spec.height, spec.nchannels) == (176, 144, 4)
+    events = [json.loads(line) for line in (tmp_path / "render.log").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["start", "frame", "frame", "frame", "done"]
+    assert events[-1]["done"] == 3 and (tmp_path / "sheet.png").stat().st_size > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -60,12 +61,20 @@ def cmd_render(args: argparse.Namespace) -> int:
             print("\n".join(renderer.plan_lines()))
             return 0
         bar = ProgressBar()
+        log = open(args.log, "a", encoding="utf-8") if args.log else None
 
         def show(p) -> None:  # Progress
-            if p.event == "frame":
+            if log is not None:
+                log.write(json.dumps({"time": round(time.time(), 3), **p.to_dict()}) + "\n")
+                log.flush()
+            if p.event == "frame" and not args.quiet:
                 bar.update(p.done, p.total, p.fps, p.eta_s)
 
-        result = renderer.run(None if args.quiet else show)
+        try:
+            result = renderer.run(show)
+        finally:
+            if log is not None:
+                log.close()
     finally:
         renderer.close()
     print(f"wrote {len(result.written)} frames to {args.output}"
@@ -186,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="compute threads (default: all cores but the "
                    "two reading and writing)")
     p.add_argument("--dry-run", action="store_true", help="show the plan, render nothing")
+    p.add_argument("--log", type=Path, help="append progress events to this file (JSON lines)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model_options(p)
     p.set_defaults(func=cmd_render)
