@@ -253,3 +253,16 @@ def test_video_input_renders_numbered_frames_with_a_log(tmp_path: Path) -> None:
     events = [json.loads(line) for line in (tmp_path / "render.log").read_text().splitlines()]
     assert [e["event"] for e in events] == ["start", "frame", "frame", "frame", "done"]
     assert events[-1]["done"] == 3 and (tmp_path / "sheet.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("option,message", [
+    (["--compression", "lzma"], "--compression 'lzma' is not an EXR compression; valid: none"),
+    (["--threads", "0"], "--threads must be at least 1"),
+    (["--device", "tpu"], "unknown device 'tpu'; valid: auto, cpu"),
+])
+def test_bad_options_fail_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                          option: list[str], message: str) -> None:
+    rc = main(["render", PLATE, "-o", str(tmp_path / "m.####.exr"), "--quiet", *option])
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

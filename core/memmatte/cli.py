@@ -262,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         from .color import ColorError
         from .engine import DeviceError
         from .io import PlateError
+        from .pipeline import SettingsError
 
-        errors += (ColorError, DeviceError, PlateError)
+        errors += (ColorError, DeviceError, PlateError, SettingsError)
     try:
         return int(args.func(args))
     except errors as exc:

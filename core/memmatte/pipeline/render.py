@@ -23,10 +23,10 @@ from ..contact_sheet import sheet_indices, write_contact_sheet
 from ..color import ColorTransform, check_colorspace, network_space, premultiplied_foreground
 from ..color import resolve_config
 from ..engine import Engine, FrameResult
-from ..io import FramePattern, PlateError, write_image
+from ..io import EXR_COMPRESSIONS, FramePattern, PlateError, write_image
 from ..weights import load_weights
 from .prefetch import Loaded, Prefetcher
-from .settings import RenderSettings
+from .settings import RenderSettings, SettingsError
 from .source import Source, open_source, select_frames
 from .writer import BackgroundWriter
 
@@ -69,11 +69,27 @@ def preroll_plan(todo: list[int], available: list[int], window: int) -> list[int
     return plan
 
 
+BACKENDS = ("torch",)
+
+
+def check_options(s: RenderSettings) -> None:
+    """Refuse settings that would only fail at the first write, before any work."""
+    if s.backend not in BACKENDS:
+        raise SettingsError(f"--backend {s.backend!r} is not available; valid: "
+                            f"{', '.join(BACKENDS)}")
+    if s.compression.split(":", 1)[0] not in EXR_COMPRESSIONS:
+        raise PlateError(f"--compression {s.compression!r} is not an EXR compression; valid: "
+                         f"{', '.join(EXR_COMPRESSIONS)}")
+    if s.threads is not None and s.threads < 1:
+        raise SettingsError(f"--threads must be at least 1, got {s.threads}")
+
+
 class Renderer:
     """Set up once (config, processors, weights, engine), then ``run()``."""
 
     def __init__(self, settings: RenderSettings) -> None:
         self.settings = s = settings
+        check_options(s)
         self.source: Source = open_source(s.input, s.layer)
         try:
             self.frames = select_frames(self.source, s.frames)
@@ -93,6 +109,7 @@ class Renderer:
             model, self.weights = load_weights(s.weights, memory=s.memory)
             self.engine = Engine(model, s.device, s.downsample_ratio,
                                  first_frame=self.source.first_frame, detect_cuts=s.detect_cuts)
+            self.metadata = self._metadata()
         except BaseException:
             self.source.close()
             raise
@@ -104,16 +121,18 @@ class Renderer:
                              "in the name (####, %04d, @@@@ or $F4)")
         return pattern
 
+    def _outputs(self) -> list[FramePattern]:
+        return [self.output] + ([self.alpha_output] if self.alpha_output else [])
+
     def _done(self, frame: int) -> bool:
-        outs = [self.output] + ([self.alpha_output] if self.alpha_output else [])
-        return all(o.path(frame).is_file() for o in outs)
+        return all(o.path(frame).is_file() for o in self._outputs())
 
     def _load(self, frame: int) -> Loaded:
         plate = self.source.read(frame)
         rgb = plate.rgb()
         return Loaded(plate, rgb, self.transform.to_network(rgb))
 
-    def metadata(self) -> dict[str, str]:
+    def _metadata(self) -> dict[str, str]:
         recorded = {k: getattr(self.settings, k) for k in RECORDED}
         recorded.update(colorspace=self.plate_space, network_space=self.network_space)
         # An empty DateTime keeps OpenImageIO from stamping the wall clock: same inputs,
@@ -130,7 +149,7 @@ class Renderer:
         plate = loaded.plate
         fgr = premultiplied_foreground(loaded.rgb, result.fgr, pha, self.transform.from_network)
         rgba = np.concatenate([fgr, pha[..., None]], axis=2).astype(np.float32)
-        meta = self.metadata()
+        meta = self.metadata
         write_image(self.output.path(frame), rgba, ("R", "G", "B", "A"), like=plate,
                     half=s.half, compression=s.compression, metadata=meta)
         if self.alpha_output is not None:
@@ -138,20 +157,18 @@ class Renderer:
                         like=plate, half=s.half, compression=s.compression, metadata=meta)
 
     def remove_stale_temporaries(self, frames: list[int]) -> list[Path]:
-        """Temporary files a killed run left beside the outputs of ``frames`` (never final
-        names: those are complete by construction)."""
+        """Temporary files a killed run left beside the outputs of ``frames``. Final names
+        are never partial (temporary name, then rename), so only these can be."""
         removed = []
-        outs = [self.output] + ([self.alpha_output] if self.alpha_output else [])
-        for pattern in outs:
+        for pattern in self._outputs():
             paths = [pattern.path(f) for f in frames]
-            stems = {f".{p.stem}." for p in paths}
-            folder = paths[0].parent if paths else None
-            if folder is None or not folder.is_dir():
+            if not paths or not paths[0].parent.is_dir():
                 continue
-            for entry in folder.iterdir():
+            # atomic_path names them ".<stem>.<random>.tmp<suffix>".
+            owners = {f".{p.stem}." for p in paths}
+            for entry in paths[0].parent.iterdir():
                 name = entry.name
-                if name.startswith(".") and ".tmp" in name and name[: name.rfind(".tmp")
-                                                                     ].rsplit(".", 1)[0] + "." in stems:
+                if ".tmp" in name and name[: name.rfind(".", 0, name.rfind(".tmp")) + 1] in owners:
                     entry.unlink(missing_ok=True)
                     removed.append(entry)
         return removed

@@ -5,6 +5,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 
+class SettingsError(ValueError):
+    """A render setting that cannot work; the message names the option and what is valid."""
+
+
 @dataclass
 class RenderSettings:
     input: str  # a frame pattern, a single image file, or a video file
