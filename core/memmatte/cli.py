@@ -28,14 +28,18 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="network resolution / input resolution (default: long side ~512 px)")
     p.add_argument("--memory", choices=("attention", "none"), default=None,
                    help="memory variant (default: the weights' own)")
+    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                   help="runtime: torch (default) or onnx (ONNX Runtime, no torch needed; "
+                        "--weights then names an exported .onnx)")
 
 
 def load_matter(args: argparse.Namespace):  # -> ClipMatter
+    from .engine.factory import make_backend
     from .infer import ClipMatter
-    from .weights import load_weights
 
-    model, _ = load_weights(args.weights, memory=args.memory)
-    return ClipMatter(model, args.downsample_ratio)
+    weights = str(args.weights) if args.weights else None
+    backend = make_backend(args.backend, weights, getattr(args, "device", "auto"), args.memory)
+    return ClipMatter(backend, args.downsample_ratio)
 
 
 def render_settings(args: argparse.Namespace):  # -> RenderSettings
@@ -48,7 +52,7 @@ def render_settings(args: argparse.Namespace):  # -> RenderSettings
         downsample_ratio=args.downsample_ratio, memory=args.memory, resume=args.resume,
         alpha_out=args.alpha_out, preview=args.preview, half=not args.float,
         compression=args.compression, layer=args.layer, detect_cuts=args.detect_cuts,
-        threads=args.threads)
+        threads=args.threads, backend=args.backend)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -116,22 +120,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.pipeline:
         from .bench_pipeline import bench_pipeline
 
-        timing = bench_pipeline(frames=args.frames, threads=args.compute_threads)
+        timing = bench_pipeline(frames=args.frames, threads=args.compute_threads,
+                                backend=args.backend)
         if args.json:
             print(json.dumps({**asdict(timing), "overlap": timing.overlap}, indent=1))
         else:
             print("\n".join(timing.lines()))
         return 0
-    model, _ = load_weights(args.weights, memory=args.memory)
+    model, _ = load_weights(args.weights if args.backend == "torch" else None,
+                            memory=args.memory)
     macs = mac_report(model)
     timings = []
     if not args.macs:
         for threads in args.threads:
             timings += time_sizes(model, threads, frames=args.frames)
+            if args.backend == "onnx":
+                onnx = str(args.weights) if args.weights else None
+                timings += time_sizes(model, threads, frames=args.frames, onnx=onnx or "")
     if args.json:
         print(json.dumps({"macs": macs, "timings": [asdict(t) for t in timings]}, indent=1))
     else:
         print("\n".join(format_report(macs, timings)))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export_onnx import export_onnx
+    from .weights import load_weights
+
+    model, info = load_weights(args.weights, memory=args.memory)
+    path = export_onnx(model, info, args.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) from {info.path} "
+          f"(weights id {info.weights_id})")
     return 0
 
 
@@ -140,6 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = demo_settings(args.out, str(args.weights) if args.weights else None,
                              args.device, args.downsample_ratio, args.memory)
+    settings.backend = args.backend
     result = run_demo(settings)
     print(f"wrote {len(result.written)} frames: {settings.output} (premultiplied RGBA, "
           f"ACEScg), {settings.alpha_out}, and {settings.preview}")
@@ -244,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", type=Path, help="start from these weights (default: fresh init)")
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("export", help="the network as an ONNX graph for ONNX Runtime")
+    p.add_argument("--format", choices=("onnx",), default="onnx")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the .onnx file to write")
+    p.add_argument("--weights", type=Path, default=None,
+                   help="weights file (default: the weights shipped in the package)")
+    p.add_argument("--memory", choices=("attention", "none"), default=None,
+                   help="memory variant (default: the weights' own)")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("info", help="show a weights file's metadata")
     p.add_argument("weights", type=Path, nargs="?")
     p.set_defaults(func=cmd_info)
@@ -254,17 +284,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .imageio8 import FrameError
     from .jobs import JobError
-    from .weights import ConversionError, WeightsError
+    from .weights.errors import ConversionError, WeightsError
 
     errors: tuple[type[BaseException], ...] = (WeightsError, ConversionError, FrameError,
                                                FileNotFoundError, JobError)
-    if args.command in ("render", "demo"):
+    if args.command in ("render", "demo", "eval", "bench"):
         from .color import ColorError
         from .engine import DeviceError
+        from .engine.factory import BackendError
+        from .engine.onnx_backend import OnnxModelError
         from .io import PlateError
         from .pipeline import SettingsError
 
-        errors += (ColorError, DeviceError, PlateError, SettingsError)
+        errors += (ColorError, DeviceError, PlateError, SettingsError, BackendError,
+                   OnnxModelError)
     try:
         return int(args.func(args))
     except errors as exc:

@@ -1,8 +1,6 @@
 """Which torch device to run on: auto, cpu, cuda[:N], mps."""
 from __future__ import annotations
 
-import torch
-
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -10,8 +8,10 @@ class DeviceError(ValueError):
     """A device that is unknown or not available here."""
 
 
-def pick_device(name: str = "auto") -> torch.device:
+def pick_device(name: str = "auto"):  # -> torch.device; torch imported here, not at load
     """``auto`` prefers CUDA, then Apple's MPS, then the CPU."""
+    import torch
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
-from ..infer import auto_ratio
-from ..model import MemMatte, MemoryEntry, downsample
+from .backend import SELF, Backend, auto_ratio
 from .cuts import DEFAULT_THRESHOLD, is_cut, thumbnail
-from .devices import pick_device
 
 # Loads frame N as network-space RGB, HxWx3 float32 in [0, 1].
 FrameLoader = Callable[[int], np.ndarray]
@@ -32,10 +30,11 @@ class FrameResult:
 
 
 class Engine:
-    """Mattes frames of one shot.
+    """Mattes frames of one shot with a backend (``TorchBackend``, ``OnnxBackend``).
 
     ``first_frame`` is the shot's first frame: predecessors before it are replaced by it.
-    ``detect_cuts`` restarts the window where neighbouring frames differ like a cut.
+    ``detect_cuts`` restarts the window where neighbouring frames differ like a cut. A
+    ``MemMatte`` network may be passed instead of a backend (torch, on ``device``).
 
     Example:
         >>> from memmatte.weights import load_weights
@@ -45,22 +44,21 @@ class Engine:
         (2, 1)
     """
 
-    def __init__(self, model: MemMatte, device: str = "auto", downsample_ratio: float | None = None,
-                 half: bool | None = None, first_frame: int | None = None,
-                 detect_cuts: bool = False, cut_threshold: float = DEFAULT_THRESHOLD,
-                 cache_frames: int = 8) -> None:
-        self.device = pick_device(device)
-        # fp16 only where it is fast and safe; CPU half kernels are slow or missing.
-        self.half = self.device.type == "cuda" if half is None else half
-        self.model = model.eval().to(self.device)
-        if self.half:
-            self.model = self.model.half()
+    def __init__(self, backend: Any, device: str = "auto",
+                 downsample_ratio: float | None = None, half: bool | None = None,
+                 first_frame: int | None = None, detect_cuts: bool = False,
+                 cut_threshold: float = DEFAULT_THRESHOLD, cache_frames: int = 8) -> None:
+        if not hasattr(backend, "matte"):  # a network: run it with torch
+            from .torch_backend import TorchBackend
+
+            backend = TorchBackend(backend, device, half)
+        self.backend: Backend = backend
         self.ratio = downsample_ratio
         self.first_frame = first_frame
         self.detect_cuts = detect_cuts
         self.cut_threshold = cut_threshold
-        self.window = model.config.memory_frames
-        self._entries: OrderedDict[int, MemoryEntry] = OrderedDict()
+        self.window = backend.window
+        self._entries: OrderedDict[int, Any] = OrderedDict()
         self._thumbs: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_frames = max(cache_frames, self.window + 1)
         self._size: tuple[int, int] | None = None
@@ -77,8 +75,7 @@ class Engine:
         self._thumbs.clear()
         self._size = None
 
-    # -- tensors --------------------------------------------------------------------------
-    def _tensor(self, rgb: np.ndarray, frame: int) -> torch.Tensor:
+    def _checked(self, rgb: np.ndarray, frame: int) -> np.ndarray:
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"frame {frame}: expected an HxWx3 network-space frame, got "
                              f"shape {rgb.shape}")
@@ -87,8 +84,7 @@ class Engine:
         elif rgb.shape[:2] != self._size:
             raise ValueError(f"frame {frame}: size {rgb.shape[1]}x{rgb.shape[0]} differs from "
                              f"the shot's {self._size[1]}x{self._size[0]}")
-        t = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
-        return t.to(self.device, torch.float16 if self.half else torch.float32)
+        return rgb
 
     def ratio_for(self, height: int, width: int) -> float:
         return self.ratio if self.ratio is not None else auto_ratio(height, width)
@@ -111,32 +107,20 @@ class Engine:
                     break
         return tuple(max(frame - lag, earliest) for lag in range(1, self.window + 1))
 
-    def _entry(self, frame: int, load: FrameLoader) -> MemoryEntry:
+    def _entry(self, frame: int, load: FrameLoader) -> Any:
         if frame not in self._entries:
-            src = self._tensor(load(frame), frame)
-            src_sm = downsample(src, self.ratio_for(*src.shape[2:]))
-            entry = self.model.encode(src_sm).memory
-            assert entry is not None
-            self._remember(self._entries, frame, entry)
+            rgb = self._checked(load(frame), frame)
+            self._remember(self._entries, frame, self.backend.entry(rgb, self.ratio_for(
+                *rgb.shape[:2])))
         return self._entries[frame]
 
     # -- the result -----------------------------------------------------------------------
-    @torch.inference_mode()
     def matte(self, frame: int, load: FrameLoader) -> FrameResult:
         """Matte ``frame``; ``load(n)`` gives network-space RGB of frame n (called as needed)."""
-        rgb = load(frame)
-        src = self._tensor(rgb, frame)
-        src_sm = downsample(src, self.ratio_for(*src.shape[2:]))
-        feats = self.model.encode(src_sm)
-        keys = values = None
-        window: tuple[int, ...] = ()
-        if feats.memory is not None:
-            self._remember(self._entries, frame, feats.memory)
-            window = self.window_of(frame, load)
-            entries = [feats.memory if f == frame else self._entry(f, load) for f in window]
-            keys = torch.stack([e.key for e in entries], 1)
-            values = torch.stack([e.value for e in entries], 1)
-        fused = self.model.fuse(feats, keys, values)
-        out = self.model.decode(src, src_sm, feats, fused)
-        fgr = out.fgr[0].permute(1, 2, 0).float().cpu().numpy()
-        return FrameResult(frame, fgr, out.pha[0, 0].float().cpu().numpy(), window)
+        rgb = self._checked(load(frame), frame)
+        window = self.window_of(frame, load) if self.window else ()
+        memory = [SELF if f == frame else self._entry(f, load) for f in window]
+        fgr, pha, own = self.backend.matte(rgb, self.ratio_for(*rgb.shape[:2]), memory)
+        if own is not None:
+            self._remember(self._entries, frame, own)
+        return FrameResult(frame, fgr, pha, window)

@@ -50,8 +50,8 @@ class DeepGuidedFilter(nn.Module):
         a, b = self.coefficients(base_src, base_out, hidden)
         # The strip-wise form only pays off where memory bandwidth is the limit (CPU), and it
         # cannot be differentiated.
-        if fine_src.device.type == "cpu" and not (torch.is_grad_enabled() and (
-                a.requires_grad or fine_src.requires_grad)):
+        if fine_src.device.type == "cpu" and not torch.onnx.is_in_onnx_export() and not (
+                torch.is_grad_enabled() and (a.requires_grad or fine_src.requires_grad)):
             return apply_coefficients(fine_src, a, b)
         return apply_coefficients_reference(fine_src, a, b)
 

@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from .. import __version__
 from ..contact_sheet import sheet_indices, write_contact_sheet
 from ..color import ColorTransform, check_colorspace, network_space, premultiplied_foreground
 from ..color import resolve_config
 from ..engine import Engine, FrameResult
+from ..engine.factory import BACKENDS, make_backend
 from ..io import EXR_COMPRESSIONS, FramePattern, PlateError, write_image
-from ..weights import load_weights
 from .prefetch import Loaded, Prefetcher
 from .settings import RenderSettings, SettingsError
 from .source import Source, open_source, select_frames
@@ -69,9 +68,6 @@ def preroll_plan(todo: list[int], available: list[int], window: int) -> list[int
     return plan
 
 
-BACKENDS = ("torch",)
-
-
 def check_options(s: RenderSettings) -> None:
     """Refuse settings that would only fail at the first write, before any work."""
     if s.backend not in BACKENDS:
@@ -106,8 +102,8 @@ class Renderer:
             # OCIO's fast pow/log: at most ~2e-5 off in network space (far below what the
             # network resolves), 1.5x faster at 4K; the way back stays exact.
             self.transform = ColorTransform(cfg, plate_space, net, fast=True)
-            model, self.weights = load_weights(s.weights, memory=s.memory)
-            self.engine = Engine(model, s.device, s.downsample_ratio,
+            self.backend = make_backend(s.backend, s.weights, s.device, s.memory)
+            self.engine = Engine(self.backend, downsample_ratio=s.downsample_ratio,
                                  first_frame=self.source.first_frame, detect_cuts=s.detect_cuts)
             self.metadata = self._metadata()
         except BaseException:
@@ -138,7 +134,7 @@ class Renderer:
         # An empty DateTime keeps OpenImageIO from stamping the wall clock: same inputs,
         # same output bits (DESIGN invariant 5), so chunked and resumed runs match exactly.
         return {"DateTime": "", "memmatte:version": __version__,
-                "memmatte:weights": self.weights.weights_id,
+                "memmatte:weights": self.backend.weights_id,
                 "memmatte:settings": json.dumps(recorded, sort_keys=True)}
 
     def _write(self, frame: int, loaded: Loaded, result: FrameResult) -> None:
@@ -197,10 +193,10 @@ class Renderer:
             f"output: {s.output} ({'half' if s.half else 'float'}, {s.compression})"
             + (f"; alpha: {s.alpha_out}" if s.alpha_out else ""),
             f"colour: {self.plate_space} -> {self.network_space} ({self.config_origin})",
-            f"weights: {self.weights.path} (id {self.weights.weights_id}, memory "
-            f"{self.weights.config.memory})",
-            f"device: {self.engine.device}{' fp16' if self.engine.half else ''}; "
-            f"downsample ratio: {ratio}; cut detection: {'on' if s.detect_cuts else 'off'}",
+            f"weights: {self.backend.weights_path} (id {self.backend.weights_id}, memory "
+            f"window {self.engine.window} frames)",
+            f"runtime: {self.backend.describe()}; downsample ratio: {ratio}; cut detection: "
+            f"{'on' if s.detect_cuts else 'off'}",
         ]
         if todo:
             lines.append(f"first frames: {', '.join(map(str, todo[:5]))}"
@@ -222,8 +218,7 @@ class Renderer:
         for f in result.skipped:
             report(Progress("skip", frame=f, total=total))
         start = time.perf_counter()
-        threads = torch.get_num_threads()
-        torch.set_num_threads(self.compute_threads())
+        self.backend.set_threads(self.compute_threads())
         prefetch = Prefetcher(preroll_plan(todo, self.source.frames, self.engine.window),
                               self._load)
         writer = BackgroundWriter()
@@ -247,7 +242,6 @@ class Renderer:
         finally:
             prefetch.stop()
             writer.close()
-            torch.set_num_threads(threads)
         result.seconds = time.perf_counter() - start
         if sheet and s.preview:
             write_contact_sheet(Path(s.preview), sheet, title=Path(s.input).name)

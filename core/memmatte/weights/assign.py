@@ -8,11 +8,8 @@ import torch
 from torch import nn
 
 from ..model import MemMatte
+from .errors import ConversionError
 from .layout import Slot
-
-
-class ConversionError(ValueError):
-    """Source weights that do not fit; the message says which layer and why."""
 
 
 @dataclass

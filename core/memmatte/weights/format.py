@@ -18,16 +18,13 @@ from safetensors.torch import load_file, save_file
 from .. import __version__
 from ..atomic import atomic_path
 from ..model import MemMatte, ModelConfig
+from .errors import WeightsError
 
 FORMAT = "memmatte-weights"
 FORMAT_VERSION = 1
 # The network sees display-referred, sRGB-encoded RGB in [0, 1] (DESIGN invariant 2).
 NETWORK_COLOR_SPACE = "sRGB Encoded Rec.709 (sRGB)"
 DEFAULT_WEIGHTS = "default.safetensors"
-
-
-class WeightsError(ValueError):
-    """A weights file that cannot be used; the message names the file and the problem."""
 
 
 @dataclass
