@@ -266,3 +266,15 @@ def test_bad_options_fail_before_any_work(tmp_path: Path, capsys: pytest.Capture
     assert rc == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_frame_events_come_after_their_file_is_complete(tmp_path: Path) -> None:
+    seen = []
+
+    def check(p) -> None:
+        if p.event == "frame":
+            seen.append((p.frame, p.done, Path(p.path).is_file()))
+
+    render(RenderSettings(input=PLATE, output=str(tmp_path / "m.####.exr"), frames="1001-1004",
+                          ocio="ocio://default", device="cpu"), progress=check)
+    assert seen == [(1001, 1, True), (1002, 2, True), (1003, 3, True), (1004, 4, True)]

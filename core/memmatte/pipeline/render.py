@@ -222,8 +222,21 @@ class Renderer:
         prefetch = Prefetcher(preroll_plan(todo, self.source.frames, self.engine.window),
                               self._load)
         writer = BackgroundWriter()
+
+        def written(frame: int, loaded: Loaded, matte: FrameResult) -> None:
+            # Runs in the writer thread, in frame order: a "frame" event means the file is
+            # there, complete, for a host to load.
+            self._write(frame, loaded, matte)
+            result.written.append(frame)
+            done = len(result.written)
+            elapsed = time.perf_counter() - start
+            fps = done / elapsed if elapsed > 0 else 0.0
+            report(Progress("frame", frame=frame, done=done, total=total, fps=fps,
+                            eta_s=(total - done) / fps if fps else None,
+                            path=str(self.output.path(frame))))
+
         try:
-            for i, frame in enumerate(todo):
+            for frame in todo:
                 if cancel is not None and cancel.is_set():
                     result.cancelled = True
                     break
@@ -231,14 +244,8 @@ class Renderer:
                 loaded = prefetch.get(frame)
                 if frame in on_sheet:
                     sheet.append((loaded.network, matte.fgr, matte.pha))
-                writer.submit(lambda f=frame, p=loaded, m=matte: self._write(f, p, m))
+                writer.submit(lambda f=frame, p=loaded, m=matte: written(f, p, m))
                 prefetch.release_before(frame - self.engine.window)
-                result.written.append(frame)
-                elapsed = time.perf_counter() - start
-                fps = (i + 1) / elapsed if elapsed > 0 else 0.0
-                report(Progress("frame", frame=frame, done=i + 1, total=total, fps=fps,
-                                eta_s=(total - i - 1) / fps if fps else None,
-                                path=str(self.output.path(frame))))
         finally:
             prefetch.stop()
             writer.close()
