@@ -144,6 +144,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train.config import load_config
+    from .train.loop import train
+
+    cfg = load_config(args.config)
+    if args.steps is not None:
+        cfg.train.steps = args.steps
+    if args.out is not None:
+        cfg.train.out = str(args.out)
+    summary = train(cfg, resume=not args.restart)
+    if summary:
+        print(json.dumps({k: summary[k] for k in ("stage", "steps", "seconds", "validation")},
+                         indent=1))
+        print(f"wrote {Path(cfg.train.out) / 'weights.safetensors'}")
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from .train.teacher import label_folder
+
+    names = label_folder(args.teacher, args.clips, args.out, max_frames=args.max_frames,
+                         size=args.size,
+                         progress=None if args.quiet else lambda m: print(m, file=sys.stderr))
+    print(f"labelled {len(names)} clips into {args.out}: {', '.join(names)}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .export_onnx import export_onnx
     from .weights import load_weights
@@ -265,6 +292,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", type=Path, help="start from these weights (default: fresh init)")
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("train", help="train or fine-tune the network (configs/*.toml)")
+    p.add_argument("--config", type=Path, required=True, help="a training config (TOML)")
+    p.add_argument("--steps", type=int, help="override [train] steps")
+    p.add_argument("--out", type=Path, help="override [train] out (run folder)")
+    p.add_argument("--restart", action="store_true",
+                   help="ignore a checkpoint in the run folder (default: resume from it)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("label", help="teacher pseudo-labels for real clips (training data)")
+    p.add_argument("clips", type=Path, nargs="+", help="folders of frames or video files")
+    p.add_argument("--teacher", type=Path, required=True,
+                   help="rvm_mobilenetv3_fp32.onnx (make teacher fetches it)")
+    p.add_argument("--out", type=Path, required=True, help="label folder (<clip>/com,fgr,pha)")
+    p.add_argument("--max-frames", type=int, help="frames per clip at most")
+    p.add_argument("--size", type=int, help="long side of the stored frames")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_label)
+
     p = sub.add_parser("export", help="the network as an ONNX graph for ONNX Runtime")
     p.add_argument("--format", choices=("onnx",), default="onnx")
     p.add_argument("-o", "--out", type=Path, required=True, help="the .onnx file to write")
@@ -288,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
 
     errors: tuple[type[BaseException], ...] = (WeightsError, ConversionError, FrameError,
                                                FileNotFoundError, JobError)
+    if args.command in ("train", "label"):
+        from .train.config import ConfigError
+        from .train.teacher import TeacherError
+
+        errors += (ConfigError, TeacherError)
     if args.command in ("render", "demo", "eval", "bench"):
         from .color import ColorError
         from .engine import DeviceError

@@ -15,9 +15,9 @@ def clock(seconds: float | None) -> str:
 
 
 def bar_line(done: int, total: int, fps: float, eta_s: float | None, label: str = "",
-             width: int = 24) -> str:
+             width: int = 24, unit: str = "fps") -> str:
     filled = int(width * done / total) if total else width
-    rate = f"{fps:.2f} fps" if fps else "-- fps"
+    rate = f"{fps:.2f} {unit}" if fps else f"-- {unit}"
     return (f"{label}[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate} "
             f"ETA {clock(eta_s)}")
 
@@ -25,14 +25,15 @@ def bar_line(done: int, total: int, fps: float, eta_s: float | None, label: str 
 class ProgressBar:
     """Redraws in place on a terminal; prints a line per 10% elsewhere (logs stay short)."""
 
-    def __init__(self, stream: TextIO | None = None, label: str = "") -> None:
+    def __init__(self, stream: TextIO | None = None, label: str = "", unit: str = "fps") -> None:
         self.stream = stream or sys.stderr
         self.label = label
+        self.unit = unit
         self.tty = self.stream.isatty()
         self._last_decile = -1
 
     def update(self, done: int, total: int, fps: float, eta_s: float | None) -> None:
-        line = bar_line(done, total, fps, eta_s, self.label)
+        line = bar_line(done, total, fps, eta_s, self.label, unit=self.unit)
         if self.tty:
             self.stream.write("\r" + line)
             if done >= total:

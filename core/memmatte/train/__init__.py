@@ -1,0 +1,1 @@
+"""memmatte.train: training the matting network (datasets, teacher labels, losses, loop)."""
