@@ -39,6 +39,7 @@ class TrainSection:
     device: str = "auto"
     threads: int | None = None
     workers: int = 1  # processes making clips (0: in the training process)
+    max_seconds: float | None = None  # stop (and save) after this long: equal-time ablations
 
 
 @dataclass

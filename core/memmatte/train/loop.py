@@ -187,7 +187,12 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict[str, Any]:
             if bar is not None:
                 rate = step / elapsed if elapsed > 0 else 0.0
                 bar.update(step, t.steps, rate, (t.steps - step) / rate if rate else None)
-            if step % t.checkpoint_every == 0 or step == t.steps:
+            out_of_time = t.max_seconds is not None and elapsed >= t.max_seconds
+            if rt.world > 1 and t.max_seconds is not None:
+                flag = torch.tensor([float(out_of_time)], device=rt.device)
+                dist.all_reduce(flag)  # every rank stops at the same step
+                out_of_time = bool(flag.item())
+            if step % t.checkpoint_every == 0 or step == t.steps or out_of_time:
                 if rt.main:
                     save_checkpoint(out, {"model": model.state_dict(),
                                           "optimizer": optimizer.state_dict(),
@@ -195,6 +200,8 @@ def train(cfg: TrainConfig, resume: bool = True) -> dict[str, Any]:
                                           "step": step, "seconds": elapsed})
                 if rt.world > 1:
                     dist.barrier()
+            if out_of_time:
+                break
         summary: dict[str, Any] = {}
         if rt.main:
             model.eval()
