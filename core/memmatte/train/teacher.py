@@ -197,8 +197,6 @@ def read_clip(path: str | os.PathLike[str], max_frames: int | None = None,
     clip is held in memory (the two-pass labelling needs it twice): bound long movies with
     ``max_frames``.
     """
-    from ..io import PlateError, VideoReader, is_video
-
     path = Path(path)
     if max_frames is not None and max_frames < 1:
         raise TeacherError(f"max_frames must be >= 1, got {max_frames}")
@@ -209,15 +207,18 @@ def read_clip(path: str | os.PathLike[str], max_frames: int | None = None,
         if not files:
             raise TeacherError(f"{path}: no PNG or JPEG frames (nor a com/ folder of them)")
         frames = [read_rgb(p) for p in files[:max_frames]]
-    elif is_video(path):
+    elif path.is_file():
+        # Only movies need the I/O layer (PyAV, OpenImageIO): folders of frames do not.
+        from ..io import PlateError, VideoReader, is_video
+
+        if not is_video(path):
+            raise TeacherError(f"{path}: not a movie file nor a folder of frames")
         try:
             with VideoReader(path) as video:
                 count = len(video) if max_frames is None else min(len(video), max_frames)
                 frames = [video.read(i) for i in range(count)]
         except PlateError as exc:
             raise TeacherError(str(exc)) from exc
-    elif path.exists():
-        raise TeacherError(f"{path}: not a folder of frames nor a movie file")
     else:
         raise TeacherError(f"{path}: clip not found")
     if size is not None:
