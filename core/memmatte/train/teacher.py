@@ -212,7 +212,7 @@ def read_clip(path: str | os.PathLike[str], max_frames: int | None = None,
         from ..io import PlateError, VideoReader, is_video
 
         if not is_video(path):
-            raise TeacherError(f"{path}: not a movie file nor a folder of frames")
+            raise TeacherError(f"{path}: not a folder of frames nor a movie file")
         try:
             with VideoReader(path) as video:
                 count = len(video) if max_frames is None else min(len(video), max_frames)
