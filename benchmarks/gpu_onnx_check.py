@@ -16,19 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from PIL import Image
 
 from memmatte.engine import Engine
+from real_frames import clip
 from memmatte.engine.onnx_backend import OnnxBackend
 
-FRAME = Path(__file__).resolve().parent.parent / "tests" / "data" / "sam2-bedroom-00000.jpg"
 SIZES = ((512, 288, 1.0), (1920, 1080, 0.25), (3840, 2160, 0.125))
-
-
-def clip(width: int, height: int, n: int = 4) -> dict[int, np.ndarray]:
-    img = Image.open(FRAME).convert("RGB").resize((width, height), Image.BILINEAR)
-    base = np.asarray(img, np.float32) / 255.0
-    return {i: np.ascontiguousarray(np.roll(base, 4 * i, axis=1)) for i in range(n)}
 
 
 def main() -> None:

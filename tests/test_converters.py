@@ -9,7 +9,6 @@ too when MEMMATTE_RVM_ONNX points to it (``make test`` fetches it and sets it).
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from memmatte.model import MemMatte
 from memmatte.weights import ConversionError, convert_rvm_onnx, convert_torchvision
 from memmatte.weights.layout import Slot, rvm_slots
 from memmatte.weights.report import layer_names
+
+from .teacher_model import require_rvm_onnx
 
 DATA = Path(__file__).parent / "data"
 NOT_IN_RVM = ["memory.key", "memory.value", "memory.readout", "lr_head"]
@@ -517,19 +518,6 @@ def test_torchvision_unreadable_file(tmp_path: Path):
 
 FRAME = DATA / "sam2-bedroom-00000.jpg"
 RATIO = float(np.float32(512 / 960))
-
-
-def require_rvm_onnx() -> Path:
-    """The published file; a test that needs it fails (never skips) without it."""
-    value = os.environ.get("MEMMATTE_RVM_ONNX")
-    if not value:
-        pytest.fail("MEMMATTE_RVM_ONNX is not set: run `make test`, which fetches "
-                    "rvm_mobilenetv3_fp32.onnx and points MEMMATTE_RVM_ONNX at it")
-    path = Path(value)
-    if not path.is_file():
-        pytest.fail(f"MEMMATTE_RVM_ONNX={value} is not a file: run `make test`, which "
-                    "fetches rvm_mobilenetv3_fp32.onnx")
-    return path
 
 
 @functools.lru_cache(maxsize=1)

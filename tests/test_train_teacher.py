@@ -7,7 +7,6 @@ Tests that run the teacher need the published file: MEMMATTE_RVM_ONNX must point
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 from pathlib import Path
 
@@ -28,22 +27,11 @@ from memmatte.train.teacher import (
     write_labels,
 )
 
+from .teacher_model import require_rvm_onnx
+
 DATA = Path(__file__).parent / "data"
 FRAME = DATA / "sam2-bedroom-00000.jpg"
 MOVIE = DATA / "video" / "carphone_pristine.mp4"
-
-
-def require_rvm_onnx() -> Path:
-    """The published file; a test that needs it fails (never skips) without it."""
-    value = os.environ.get("MEMMATTE_RVM_ONNX")
-    if not value:
-        pytest.fail("MEMMATTE_RVM_ONNX is not set: run `make test`, which fetches "
-                    "rvm_mobilenetv3_fp32.onnx and points MEMMATTE_RVM_ONNX at it")
-    path = Path(value)
-    if not path.is_file():
-        pytest.fail(f"MEMMATTE_RVM_ONNX={value} is not a file: run `make test`, which "
-                    "fetches rvm_mobilenetv3_fp32.onnx")
-    return path
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,7 +15,6 @@ Relative paths are taken from the TOML file's folder.
 """
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,11 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import Job, JobError, events, job_from_dict, save_job, start_worker
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .tomlfile import read_toml
 
 PATH_KEYS = ("input", "output", "alpha_out", "preview", "weights", "ocio")
 
@@ -59,12 +54,7 @@ def _absolute(value: Any, base: Path) -> Any:
 
 
 def load_queue(path: Path) -> list[Job]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise JobError(f"{path}: cannot read ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise JobError(f"{path}: not valid TOML ({exc})") from exc
+    data = read_toml(path, JobError)
     defaults = data.get("defaults", {})
     shots = data.get("shot")
     if not isinstance(shots, list) or not shots:

@@ -1,15 +1,11 @@
 """Training configuration: a TOML file with [train], [data] and [loss] tables."""
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ..tomlfile import read_toml
 
 
 class ConfigError(ValueError):
@@ -96,12 +92,7 @@ def _section(cls: type, data: dict[str, Any], where: str) -> Any:
 
 def load_config(path: str | Path) -> TrainConfig:
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    raw = read_toml(path, ConfigError)
     unknown = sorted(set(raw) - {"train", "data", "loss"})
     if unknown:
         raise ConfigError(f"{path}: unknown tables {unknown}; valid: train, data, loss")
