@@ -65,3 +65,13 @@ def test_queue_file_defaults_relative_paths_and_errors(tmp_path: Path) -> None:
     shots.write_text("title = 'x'\n")
     with pytest.raises(JobError, match="no shots"):
         load_queue(shots)
+
+
+def test_jobs_module_imports_nothing_heavy() -> None:
+    """Host adapters import memmatte.jobs in the host's Python: no runtime, no image stack."""
+    code = ("import sys, memmatte.jobs as j; j.job_from_dict({'input': 'a', 'output': 'b'}); "
+            "print(sorted(m for m in ('torch', 'onnxruntime', 'OpenImageIO', 'PyOpenColorIO', "
+            "'av', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

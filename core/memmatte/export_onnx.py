@@ -58,13 +58,11 @@ class FrameStep(nn.Module):
         src_sm = ResizeByRatio.apply(src, downsample_ratio)
         feats = m.encode(src_sm)
         fused = m.fuse(feats, keys, values)
-        pyramid = m.decoder.image_pyramid(src_sm)
-        hidden = m.decoder(pyramid, feats.f1, feats.f2, feats.f3, fused)
-        out = m.project(hidden)
+        out, hidden, _ = m.decode_low(src_sm, feats, fused)
         fgr_dgf, pha_dgf = m.refiner(src, src_sm, out, hidden)
-        plain = F.interpolate(out, size=src.shape[2:], mode="nearest")  # same size at ratio 1
-        fgr_plain = (plain[:, :3] + src).clamp(0.0, 1.0)
-        pha_plain = plain[:, 3:4].clamp(0.0, 1.0)
+        # A graph has no branch on sizes: both results exist, Where picks (same size at 1).
+        plain = F.interpolate(out, size=src.shape[2:], mode="nearest")
+        fgr_plain, pha_plain = m.unrefined(plain, src)
         refine = downsample_ratio < 1.0
         fgr = torch.where(refine, fgr_dgf, fgr_plain)
         pha = torch.where(refine, pha_dgf, pha_plain)

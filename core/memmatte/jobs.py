@@ -10,17 +10,13 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_path
 
 JOB_VERSION = 1
-# The render settings a job may carry (memmatte.pipeline.RenderSettings' fields), kept here
-# as names so this module stays import-light.
-REQUIRED = ("input", "output")
-
 
 class JobError(ValueError):
     """A job document that cannot be run; the message names the file and the key."""
@@ -45,16 +41,12 @@ def job_from_dict(data: Any, where: str = "job") -> Job:
         raise JobError(f"{where}: job version {version!r} is not supported (expected "
                        f"{JOB_VERSION})")
     name = str(data.pop("name", "") or "")
-    from .pipeline.settings import RenderSettings  # light: dataclasses only
+    from .pipeline.settings import RenderSettings, SettingsError
 
-    known = {f.name for f in fields(RenderSettings)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise JobError(f"{where}: unknown keys {unknown}; valid keys: "
-                       f"{sorted(known | {'name', 'version'})}")
-    missing = [k for k in REQUIRED if not data.get(k)]
-    if missing:
-        raise JobError(f"{where}: missing required keys {missing}")
+    try:
+        RenderSettings.from_dict(data, where, extra_keys=("name", "version"))
+    except SettingsError as exc:
+        raise JobError(str(exc)) from exc
     return Job(data, name, version)
 
 

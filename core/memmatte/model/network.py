@@ -82,16 +82,25 @@ class MemMatte(nn.Module):
             raise ValueError("attention memory needs keys and values of the previous frames")
         return self.memory(feats.f4, feats.memory.key, keys, values)
 
-    def decode(self, src: Tensor, src_sm: Tensor, feats: FrameFeatures, fused: Tensor,
-               with_lr: bool = False) -> MattingOutput:
+    def decode_low(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor
+                   ) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """At network resolution: (fgr residual + alpha, hidden features, image pyramid)."""
         pyramid = self.decoder.image_pyramid(src_sm)
         hidden = self.decoder(pyramid, feats.f1, feats.f2, feats.f3, fused)
-        out = self.project(hidden)
+        return self.project(hidden), hidden, pyramid
+
+    @staticmethod
+    def unrefined(out: Tensor, src: Tensor) -> tuple[Tensor, Tensor]:
+        """Final foreground and alpha when the network ran at the input's size (ratio 1)."""
+        return (out[:, :3] + src).clamp(0.0, 1.0), out[:, 3:4].clamp(0.0, 1.0)
+
+    def decode(self, src: Tensor, src_sm: Tensor, feats: FrameFeatures, fused: Tensor,
+               with_lr: bool = False) -> MattingOutput:
+        out, hidden, pyramid = self.decode_low(src_sm, feats, fused)
         if src.shape[2:] != src_sm.shape[2:]:
             fgr, pha = self.refiner(src, src_sm, out, hidden)
         else:
-            fgr = (out[:, :3] + src).clamp(0.0, 1.0)
-            pha = out[:, 3:4].clamp(0.0, 1.0)
+            fgr, pha = self.unrefined(out, src)
         lr_fgr = lr_pha = None
         if with_lr:
             lr = self.lr_head(fused)

@@ -1,6 +1,22 @@
-"""From plate to matte: sources, prefetching, rendering, writing."""
-from .render import Progress, Renderer, RenderResult, preroll_plan, render
+"""From plate to matte: sources, prefetching, rendering, writing.
+
+Names load on first use (PEP 562): ``memmatte.jobs`` reads ``RenderSettings`` from here in a
+host's Python, which must not need OpenImageIO, OCIO or a runtime just to validate a job.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 from .settings import RenderSettings, SettingsError
 
-__all__ = ["Progress", "RenderResult", "RenderSettings", "Renderer", "SettingsError",
-           "preroll_plan", "render"]
+_LAZY = {name: ".renderer" for name in ("Progress", "RenderResult", "Renderer", "preroll_plan",
+                                      "render")}
+
+__all__ = ["RenderSettings", "SettingsError", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

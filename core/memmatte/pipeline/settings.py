@@ -35,12 +35,16 @@ class RenderSettings:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "settings") -> "RenderSettings":
+    def from_dict(cls, data: dict[str, Any], where: str = "settings",
+                  extra_keys: tuple[str, ...] = ()) -> "RenderSettings":
+        """Settings from a plain mapping (a job, a queue entry); ``extra_keys`` are keys the
+        caller handles itself, listed as valid in the error message."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"{where}: unknown keys {unknown}; valid keys: {sorted(known)}")
-        missing = [k for k in ("input", "output") if k not in data]
+            raise SettingsError(f"{where}: unknown keys {unknown}; valid keys: "
+                                f"{sorted(known | set(extra_keys))}")
+        missing = [k for k in ("input", "output") if not data.get(k)]
         if missing:
-            raise ValueError(f"{where}: missing required keys {missing}")
+            raise SettingsError(f"{where}: missing required keys {missing}")
         return cls(**data)
