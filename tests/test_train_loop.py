@@ -122,3 +122,31 @@ def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
     info = read_info(tmp_path / "ddp" / "weights.safetensors")
     assert info.metadata["training"]["world_size"] == 2
     assert info.metadata["training"]["steps"] == 2
+
+
+def test_train_only_freezes_everything_else(tmp_path: Path) -> None:
+    from memmatte.model import MemMatte
+
+    path = write_config(tmp_path, "only")
+    text = path.read_text().replace("lr_refiner = 0.0",
+                                    'lr_refiner = 0.0\ntrain_only = ["memory.", "lr_head."]')
+    path.write_text(text)
+    model = MemMatte()
+    groups = param_groups(model, load_config(path))
+    assert [g["name"] for g in groups] == ["rest"]  # the encoder's rate is 1e-5, but frozen
+    learning = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert learning == {n for n, _ in model.named_parameters()
+                        if n.startswith(("memory.", "lr_head."))}
+    assert sum(p.numel() for g in groups for p in g["params"]) == sum(
+        model.get_parameter(n).numel() for n in learning)
+    path.write_text(text.replace('"lr_head."', '"lr_haed."'))
+    with pytest.raises(ConfigError, match=r"train_only prefixes \['lr_haed.'\] name no "
+                                          "parameter"):
+        param_groups(MemMatte(), load_config(path))
+    path.write_text(text.replace('["memory.", "lr_head."]', '["backbone."]').replace(
+        "lr_encoder = 1e-5", "lr_encoder = 0.0"))
+    with pytest.raises(ConfigError, match="nothing would learn"):
+        param_groups(MemMatte(), load_config(path))
+    path.write_text(text.replace('["memory.", "lr_head."]', '"memory."'))
+    with pytest.raises(ConfigError, match="train_only must be a list"):
+        load_config(path)

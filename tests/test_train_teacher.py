@@ -290,3 +290,30 @@ def test_teacher_clips_errors(tmp_path: Path) -> None:
     (tmp_path / "l" / "a" / "pha" / "00001.png").unlink()
     with pytest.raises(TeacherError, match="pha/ lacks frames of fgr/"):
         TeacherClips(tmp_path / "l", SolidBackgrounds(), T=2, size=(32, 32))
+
+
+def test_teacher_clips_can_keep_the_footage(label_root: Path) -> None:
+    # original=1: every item is the stored plate itself (cropped like its labels), no
+    # background is drawn; the labels stay the teacher's
+    bgs = SolidBackgrounds()
+    data = TeacherClips(label_root / "set", bgs, T=2, size=(60, 40), seed=0,
+                        scale=(1.0, 1.0), flip=False, original=1.0)
+    item = data[0]
+    clip = label_root / "set" / "short"
+    stored_com = [read_rgb(p) for p in list_frames(clip / "com")]
+    stored_pha = [read_gray(p) for p in list_frames(clip / "pha")]
+    for t in range(2):
+        assert np.array_equal(item["com"][t].permute(1, 2, 0).numpy(), stored_com[t])
+        assert np.array_equal(item["pha"][t, 0].numpy(), stored_pha[t])
+    assert torch.equal(item["bgr"], item["com"]) and bgs.calls == 0
+    # a share: some items re-composite, some keep the footage, the same for a seed
+    mixed = TeacherClips(label_root, SolidBackgrounds(), T=2, size=(32, 48), seed=3,
+                         original=0.5, length=40)
+    kept = [torch.equal(mixed[i]["com"], mixed[i]["bgr"]) for i in range(40)]
+    assert 5 < sum(kept) < 35
+    with pytest.raises(TeacherError, match=r"original must be a share in \[0, 1\]"):
+        TeacherClips(label_root, bgs, T=2, size=(32, 32), original=1.5)
+    (clip / "com" / "00001.png").unlink()
+    with pytest.raises(TeacherError, match="com/ lacks frames of fgr/"):
+        TeacherClips(label_root, bgs, T=2, size=(32, 32), original=0.5)
+    TeacherClips(label_root, bgs, T=2, size=(32, 32))  # re-composites need no com/

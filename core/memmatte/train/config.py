@@ -36,6 +36,9 @@ class TrainSection:
     threads: int | None = None
     workers: int = 1  # processes making clips (0: in the training process)
     max_seconds: float | None = None  # stop (and save) after this long: equal-time ablations
+    # Parameter-name prefixes that learn (e.g. ["memory.", "lr_head."]); the rest stay as
+    # initialised. Empty: every group with a learning rate above 0 learns.
+    train_only: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class DataSection:
     procedural: float = 1.0
     teacher: float = 0.0
     teacher_labels: str = ""  # folder of memmatte teacher labels (<clip>/com, fgr, pha)
+    teacher_original: float = 0.0  # share of teacher items on their own footage (com/)
     videomatte: float = 0.0
     videomatte_root: str = ""  # VideoMatte240K layout: fgr/<clip>/*, pha/<clip>/*
     image_matting: float = 0.0
@@ -108,6 +112,13 @@ def load_config(path: str | Path) -> TrainConfig:
         raise ConfigError(f"{path} [train]: stage {t.stage} trains on video: frames >= 2")
     if not 0.0 < t.downsample_ratio <= 1.0:
         raise ConfigError(f"{path} [train]: downsample_ratio must be in (0, 1]")
+    if not (isinstance(t.train_only, list) and all(isinstance(v, str) and v
+                                                    for v in t.train_only)):
+        raise ConfigError(f"{path} [train]: train_only must be a list of parameter-name "
+                          f"prefixes such as [\"memory.\", \"lr_head.\"], got {t.train_only!r}")
+    if not 0.0 <= cfg.data.teacher_original <= 1.0:
+        raise ConfigError(f"{path} [data]: teacher_original must be in [0, 1], got "
+                          f"{cfg.data.teacher_original}")
     if t.memory not in ("attention", "none"):
         raise ConfigError(f"{path} [train]: memory must be 'attention' or 'none'")
     return cfg

@@ -39,8 +39,8 @@ def build_dataset(cfg: TrainConfig) -> Any:
     if d.teacher > 0:
         from .teacher import TeacherClips
 
-        sources.append((TeacherClips(d.teacher_labels, bg, t.frames, t.size, t.seed),
-                        d.teacher))
+        sources.append((TeacherClips(d.teacher_labels, bg, t.frames, t.size, t.seed,
+                                     original=d.teacher_original), d.teacher))
     if d.videomatte > 0:
         sources.append((VideoMatteClips(d.videomatte_root, bg, t.frames, t.size),
                         d.videomatte))

@@ -23,7 +23,7 @@ from ..engine.devices import pick_device
 from ..model import MemMatte, ModelConfig
 from ..progress_bar import ProgressBar
 from .checkpoint import load_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .losses import matting_losses
 
 
@@ -67,20 +67,29 @@ def param_groups(model: MemMatte, cfg: TrainConfig) -> list[dict[str, Any]]:
     """Encoder, guided filter and the rest learn at their own rates (paper section 5.1)."""
     t = cfg.train
     groups: dict[str, list[nn.Parameter]] = {"encoder": [], "refiner": [], "rest": []}
-    for name, p in model.named_parameters():
-        key = ("encoder" if name.startswith("backbone.") else
-               "refiner" if name.startswith("refiner.") else "rest")
-        groups[key].append(p)
     rates = {"encoder": t.lr_encoder, "refiner": t.lr_refiner, "rest": t.lr_rest}
     if t.downsample_ratio == 1.0:
         rates["refiner"] = 0.0  # the guided filter only runs below ratio 1
-    # Frozen parameters take no gradient: less work, and DistributedDataParallel requires
-    # every parameter that wants a gradient to get one.
-    for key, ps in groups.items():
-        for p in ps:
-            p.requires_grad_(rates[key] > 0)
-    return [{"params": ps, "lr": rates[k], "name": k} for k, ps in groups.items()
-            if ps and rates[k] > 0]
+    unmatched = set(t.train_only)
+    for name, p in model.named_parameters():
+        key = ("encoder" if name.startswith("backbone.") else
+               "refiner" if name.startswith("refiner.") else "rest")
+        chosen = [prefix for prefix in t.train_only if name.startswith(prefix)]
+        unmatched.difference_update(chosen)
+        # Frozen parameters take no gradient: less work, and DistributedDataParallel
+        # requires every parameter that wants a gradient to get one.
+        learns = rates[key] > 0 and (not t.train_only or bool(chosen))
+        p.requires_grad_(learns)
+        if learns:
+            groups[key].append(p)
+    if unmatched:
+        raise ConfigError(f"{cfg.path} [train]: train_only prefixes {sorted(unmatched)} name "
+                          "no parameter; top-level modules: "
+                          f"{sorted({n.split('.')[0] + '.' for n, _ in model.named_parameters()})}")
+    if not any(groups.values()):
+        raise ConfigError(f"{cfg.path} [train]: nothing would learn (every learning rate is 0 "
+                          "or train_only names only frozen groups)")
+    return [{"params": ps, "lr": rates[k], "name": k} for k, ps in groups.items() if ps]
 
 
 def set_train_mode(model: nn.Module, freeze_bn: bool) -> None:

@@ -326,11 +326,18 @@ class TeacherClips(Dataset):
 
     ``len`` is the number of distinct T-frame windows (or ``length``); the window of an item
     is drawn at random, clips weighted by their windows.
+
+    ``original`` is the share of items that keep the footage itself (``com/``) instead of a
+    new background: distillation on the real plates, where the teacher's labels belong. A
+    re-composite puts the teacher's foreground, edge errors included, over backgrounds real
+    footage never has; the footage teaches the student what the held-out plates look like.
+    Such items carry the frames' own ``com`` and ``bgr`` equal to it (no clean plate exists).
     """
 
     def __init__(self, label_root: str | os.PathLike[str], backgrounds: Backgrounds, T: int,
                  size: tuple[int, int], seed: int = 0, *, length: int | None = None,
-                 scale: tuple[float, float] = (1.0, 1.25), flip: bool = True) -> None:
+                 scale: tuple[float, float] = (1.0, 1.25), flip: bool = True,
+                 original: float = 0.0) -> None:
         if T < 1:
             raise TeacherError(f"T must be >= 1, got {T}")
         if len(size) != 2 or min(size) < 1:
@@ -344,12 +351,20 @@ class TeacherClips(Dataset):
         self.seed = int(seed)
         self.scale = (float(scale[0]), float(scale[1]))
         self.flip = flip
+        if not 0.0 <= original <= 1.0:
+            raise TeacherError(f"original must be a share in [0, 1], got {original}")
+        self.original = float(original)
         self.clips: list[tuple[Path, list[str]]] = []
         for clip in find_label_clips(self.root):
             names = [p.name for p in list_frames(clip / "fgr")]
             missing = sorted(set(names) - {p.name for p in list_frames(clip / "pha")})
             if missing:
                 raise TeacherError(f"{clip}: pha/ lacks frames of fgr/: {missing[:5]}")
+            if self.original > 0:
+                missing = sorted(set(names) - {p.name for p in list_frames(clip / "com")})
+                if missing:
+                    raise TeacherError(f"{clip}: com/ lacks frames of fgr/ (needed when "
+                                       f"original > 0): {missing[:5]}")
             if names:
                 self.clips.append((clip, names))
         if not self.clips:
@@ -379,10 +394,19 @@ class TeacherClips(Dataset):
         clip, names = self.clips[k]
         start = int(rng.integers(0, self.windows[k]))
         picked = [names[i] for i in self.frame_indices(len(names), start)]
-        fgr = torch.from_numpy(np.stack([read_rgb(clip / "fgr" / n) for n in picked])
-                               ).permute(0, 3, 1, 2)
+        def frames(kind: str) -> torch.Tensor:
+            return torch.from_numpy(np.stack([read_rgb(clip / kind / n) for n in picked])
+                                    ).permute(0, 3, 1, 2)
+
         pha = torch.from_numpy(np.stack([read_gray(clip / "pha" / n) for n in picked]))[:, None]
-        fgr, pha = self._geometry(rng, fgr, pha)
+        # Drawn only when footage items are asked for: older configs keep their samples.
+        keep_plate = self.original > 0 and rng.random() < self.original
+        stack = [frames("fgr"), pha] + ([frames("com")] if keep_plate else [])
+        fgr, pha, *plate = self._geometry(rng, stack)
+        if keep_plate:
+            com = plate[0]
+            return {"fgr": fgr.contiguous(), "pha": pha.contiguous(),
+                    "bgr": com.contiguous(), "com": com.contiguous()}
         bgr = self.backgrounds.clip(rng, self.T, self.size)
         bgr = torch.as_tensor(bgr, dtype=torch.float32)
         if tuple(bgr.shape) != (self.T, 3, *self.size):
@@ -392,22 +416,20 @@ class TeacherClips(Dataset):
         return {"fgr": fgr.contiguous(), "pha": pha.contiguous(), "bgr": bgr.contiguous(),
                 "com": com.contiguous()}
 
-    def _geometry(self, rng: np.random.Generator, fgr: torch.Tensor, pha: torch.Tensor
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        h, w = fgr.shape[-2:]
+    def _geometry(self, rng: np.random.Generator, stack: list[torch.Tensor]
+                  ) -> list[torch.Tensor]:
+        """The same scale, crop and flip for every (T, C, H, W) tensor of ``stack``."""
+        h, w = stack[0].shape[-2:]
         out_h, out_w = self.size
         cover = max(out_h / h, out_w / w) * float(rng.uniform(*self.scale))
         new_h, new_w = max(out_h, round(h * cover)), max(out_w, round(w * cover))
+        both = torch.cat(stack, dim=1)  # one resize for every channel
         if (new_h, new_w) != (h, w):
-            both = torch.cat([fgr, pha], dim=1)  # one resize for the 4 channels
             both = F.interpolate(both, size=(new_h, new_w), mode="bilinear",
                                  align_corners=False, antialias=True).clamp(0.0, 1.0)
-            fgr, pha = both[:, :3], both[:, 3:]
         top = int(rng.integers(0, new_h - out_h + 1))
         left = int(rng.integers(0, new_w - out_w + 1))
-        fgr = fgr[:, :, top:top + out_h, left:left + out_w]
-        pha = pha[:, :, top:top + out_h, left:left + out_w]
+        both = both[:, :, top:top + out_h, left:left + out_w]
         if self.flip and rng.random() < 0.5:
-            fgr, pha = fgr.flip(-1), pha.flip(-1)
-        return fgr, pha
-
+            both = both.flip(-1)
+        return list(torch.split(both, [t.shape[1] for t in stack], dim=1))
