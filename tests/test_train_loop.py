@@ -68,10 +68,18 @@ def test_repository_configs_load() -> None:
 def test_parameter_groups_follow_the_paper(tmp_path: Path) -> None:
     from memmatte.model import MemMatte
 
-    cfg = load_config(write_config(tmp_path, "groups"))
-    groups = {g["name"]: g for g in param_groups(MemMatte(), cfg)}
-    assert set(groups) == {"encoder", "rest"}  # lr_refiner 0: the guided filter is frozen
+    path = write_config(tmp_path, "groups")
+    model = MemMatte()
+    groups = {g["name"]: g for g in param_groups(model, load_config(path))}
+    assert set(groups) == {"encoder", "memory", "rest"}  # lr_refiner 0: filter frozen
     assert groups["encoder"]["lr"] == 1e-5 and groups["rest"]["lr"] == 1e-4
+    assert groups["memory"]["lr"] == 1e-4  # lr_memory unset: the rest's rate
+    in_memory = {id(p) for p in groups["memory"]["params"]}
+    assert in_memory == {id(p) for n, p in model.named_parameters() if n.startswith("memory.")}
+    path.write_text(path.read_text().replace("lr_refiner = 0.0",
+                                             "lr_refiner = 0.0\nlr_memory = 2e-6"))
+    groups = {g["name"]: g for g in param_groups(MemMatte(), load_config(path))}
+    assert groups["memory"]["lr"] == 2e-6 and groups["rest"]["lr"] == 1e-4
 
 
 def test_short_run_writes_weights_with_a_summary(tmp_path: Path,
@@ -133,7 +141,8 @@ def test_train_only_freezes_everything_else(tmp_path: Path) -> None:
     path.write_text(text)
     model = MemMatte()
     groups = param_groups(model, load_config(path))
-    assert [g["name"] for g in groups] == ["rest"]  # the encoder's rate is 1e-5, but frozen
+    # the encoder's rate is 1e-5, but it is frozen
+    assert [g["name"] for g in groups] == ["memory", "rest"]
     learning = {n for n, p in model.named_parameters() if p.requires_grad}
     assert learning == {n for n, _ in model.named_parameters()
                         if n.startswith(("memory.", "lr_head."))}

@@ -23,6 +23,9 @@ class TrainSection:
     lr_encoder: float = 1e-4
     lr_rest: float = 2e-4
     lr_refiner: float = 2e-4
+    # The memory block's own rate (None: lr_rest). Trained on few real scenes its read-out
+    # learns scene context faster than temporal matching; a lower rate keeps it in check.
+    lr_memory: float | None = None
     init: str = "default"  # "default" (shipped weights), "none", or a weights path
     memory: str = "attention"
     freeze_bn: bool = True  # small batches: keep the converted BatchNorm statistics

@@ -66,14 +66,17 @@ def build_model(cfg: TrainConfig) -> tuple[MemMatte, str]:
 def param_groups(model: MemMatte, cfg: TrainConfig) -> list[dict[str, Any]]:
     """Encoder, guided filter and the rest learn at their own rates (paper section 5.1)."""
     t = cfg.train
-    groups: dict[str, list[nn.Parameter]] = {"encoder": [], "refiner": [], "rest": []}
-    rates = {"encoder": t.lr_encoder, "refiner": t.lr_refiner, "rest": t.lr_rest}
+    groups: dict[str, list[nn.Parameter]] = {"encoder": [], "refiner": [], "memory": [],
+                                             "rest": []}
+    rates = {"encoder": t.lr_encoder, "refiner": t.lr_refiner, "rest": t.lr_rest,
+             "memory": t.lr_rest if t.lr_memory is None else t.lr_memory}
     if t.downsample_ratio == 1.0:
         rates["refiner"] = 0.0  # the guided filter only runs below ratio 1
     unmatched = set(t.train_only)
     for name, p in model.named_parameters():
         key = ("encoder" if name.startswith("backbone.") else
-               "refiner" if name.startswith("refiner.") else "rest")
+               "refiner" if name.startswith("refiner.") else
+               "memory" if name.startswith("memory.") else "rest")
         chosen = [prefix for prefix in t.train_only if name.startswith(prefix)]
         unmatched.difference_update(chosen)
         # Frozen parameters take no gradient: less work, and DistributedDataParallel
