@@ -15,7 +15,7 @@ def model() -> MemMatte:
     m, _ = load_weights()
     torch.manual_seed(0)
     with torch.no_grad():
-        m.memory.readout.weight.normal_(0, 0.2)  # make memory matter (untrained it is zero)
+        m.memory.readout.weight.normal_(0, 0.2)  # strong: memory changes outputs clearly
     return m
 
 

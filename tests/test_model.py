@@ -17,7 +17,7 @@ def model() -> MemMatte:
     m, _ = load_weights()
     torch.manual_seed(0)
     with torch.no_grad():
-        # Make the read-out non-zero (untrained it is) so the memory really changes outputs.
+        # A strong read-out, so the memory changes outputs clearly.
         m.memory.readout.weight.normal_(0, 0.2)
     return m
 

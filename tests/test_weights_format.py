@@ -97,11 +97,22 @@ def test_default_weights_carry_a_conversion_report():
     assert info.metadata["network_color_space"] == wformat.NETWORK_COLOR_SPACE
 
 
-def test_default_weights_memory_block_starts_as_identity():
+def test_default_weights_are_the_trained_fine_tune():
+    # Trained here from the conversion (id 9054a179b21f); the summary travels with them.
+    training = read_info(default_weights_path()).metadata["training"]
+    assert "9054a179b21f" in training["init"]
+    assert training["steps"] > 1000 and training["config"]["train"]["memory"] == "attention"
+    assert training["config"]["data"]["teacher"] > 0 and training["config"]["data"][
+        "procedural"] > 0
+    assert set(training["validation"]) == {"pha_mad", "pha_mse", "pha_dtssd"}
+    heldout = read_info(default_weights_path()).metadata["heldout"]
+    ours = next(v for k, v in heldout.items() if k.endswith("/trained (shipped)"))
+    converted = next(v for k, v in heldout.items() if k.endswith("/converted"))
+    assert ours["mad_vs_teacher"] < converted["mad_vs_teacher"]
+    # The memory block learned: its read-out is no longer the identity's zero.
     model, _ = load_weights()
     assert model.memory is not None
-    assert torch.count_nonzero(model.memory.readout.weight) == 0
-    assert torch.count_nonzero(model.memory.readout.bias) == 0
+    assert torch.count_nonzero(model.memory.readout.weight) > 0
 
 
 # ---------------------------------------------------------------- round trip
