@@ -16,6 +16,7 @@ itself), which tells whether the trained memory block helps or hurts on the held
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def variants(weights: str, without_read_out: bool) -> list[tuple[str, torch.nn.M
     model, _ = load_weights(None if weights == "default" else weights)
     found = [(weights, model.eval())]
     if without_read_out and model.memory is not None:
-        plain, _ = load_weights(None if weights == "default" else weights)
+        plain = copy.deepcopy(model)
         with torch.no_grad():
             plain.memory.readout.weight.zero_()
             plain.memory.readout.bias.zero_()
@@ -62,25 +63,23 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     results: dict[str, dict[str, float]] = {}
+    models = [v for w in args.weights for v in variants(w, args.without_read_out)]
     for clip in sorted(p for p in args.labels.iterdir() if (p / "com").is_dir()):
         names = list_frames(clip / "com")
         frames = [read_rgb(p) for p in names]
         teacher = [read_gray(clip / "pha" / p.name) for p in names]
         still = still_pairs(frames)
         results[f"{clip.name}/teacher"] = {"flicker": round(flicker(teacher, still), 3)}
-        for w in args.weights:
-            for name, model in variants(w, args.without_read_out):
-                matter = ClipMatter(model, device="cpu")
-                phas = [matter(f)[1] for f in frames]
-                mad = float(np.mean([np.abs(p - t).mean() for p, t in zip(phas, teacher)]))
-                results[f"{clip.name}/{name}"] = {"mad_vs_teacher": round(mad * 1e3, 3),
-                                                  "flicker": round(flicker(phas, still), 3)}
+        for name, model in models:
+            matter = ClipMatter(model, device="cpu")
+            phas = [matter(f)[1] for f in frames]
+            mad = float(np.mean([np.abs(p - t).mean() for p, t in zip(phas, teacher)]))
+            results[f"{clip.name}/{name}"] = {"mad_vs_teacher": round(mad * 1e3, 3),
+                                              "flicker": round(flicker(phas, still), 3)}
     cfg = load_config(args.config)
     held_out = validation_set(cfg)
-    for w in args.weights:
-        for name, model in variants(w, args.without_read_out):
-            results[f"procedural-heldout/{name}"] = validate(model, held_out,
-                                                             torch.device("cpu"))
+    for name, model in models:
+        results[f"procedural-heldout/{name}"] = validate(model, held_out, torch.device("cpu"))
     text = json.dumps(results, indent=1)
     print(text)
     if args.json:

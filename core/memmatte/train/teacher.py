@@ -394,6 +394,7 @@ class TeacherClips(Dataset):
         clip, names = self.clips[k]
         start = int(rng.integers(0, self.windows[k]))
         picked = [names[i] for i in self.frame_indices(len(names), start)]
+
         def frames(kind: str) -> torch.Tensor:
             return torch.from_numpy(np.stack([read_rgb(clip / kind / n) for n in picked])
                                     ).permute(0, 3, 1, 2)
