@@ -165,7 +165,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     from .train.teacher import label_folder
 
     names = label_folder(args.teacher, args.clips, args.out, max_frames=args.max_frames,
-                         size=args.size,
+                         size=args.size, threads=args.threads,
                          progress=None if args.quiet else lambda m: print(m, file=sys.stderr))
     print(f"labelled {len(names)} clips into {args.out}: {', '.join(names)}")
     return 0
@@ -307,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="label folder (<clip>/com,fgr,pha)")
     p.add_argument("--max-frames", type=int, help="frames per clip at most")
     p.add_argument("--size", type=int, help="long side of the stored frames")
+    p.add_argument("--threads", type=int, help="teacher threads (default: all cores)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_label)
 
