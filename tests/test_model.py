@@ -120,6 +120,50 @@ def test_memory_changes_output_when_read_out_is_trained(model: MemMatte) -> None
     assert (seq - alone).abs().max() > 1e-4
 
 
+
+def delta_twin(model: MemMatte) -> MemMatte:
+    """The fixture's weights under the delta read-out (the fixture's file names "plain")."""
+    twin = MemMatte(ModelConfig(memory_readout="delta")).eval()
+    twin.load_state_dict(model.state_dict())
+    return twin
+
+
+def test_delta_read_out_is_exactly_zero_at_a_shot_start(model: MemMatte) -> None:
+    delta = delta_twin(model)
+    frames = clip(4)
+    with torch.inference_mode():
+        feats = delta.encode(frames[0, :1])
+        own = feats.memory
+        stack = (own.key.unsqueeze(1).repeat(1, 2, 1, 1, 1),
+                 own.value.unsqueeze(1).repeat(1, 2, 1, 1, 1))
+        assert torch.equal(delta.memory.read(own, *stack), torch.zeros_like(own.value))
+        seq = delta(frames)
+        delta.memory.readout.weight.zero_()
+        delta.memory.readout.bias.zero_()
+        without = delta(frames)
+    # Frame 0 of a shot (memory = itself) is the network without memory, bit for bit.
+    assert torch.equal(seq.pha[:, 0], without.pha[:, 0])
+    assert torch.equal(seq.fgr[:, 0], without.fgr[:, 0])
+    # Later frames read t-1 and t-2, and that changes them.
+    assert (seq.pha[:, 3] - without.pha[:, 3]).abs().max() > 1e-4
+
+
+def test_plain_and_delta_read_outs_differ_once_trained(model: MemMatte) -> None:
+    frames = clip(3)
+    with torch.inference_mode():
+        plain = model(frames).pha[:, 2]
+        delta = delta_twin(model)(frames).pha[:, 2]
+    assert (plain - delta).abs().max() > 1e-4
+
+
+def test_files_that_do_not_name_their_read_out_load_as_plain() -> None:
+    data = ModelConfig().to_dict()
+    del data["memory_readout"]
+    assert ModelConfig.from_dict(data).memory_readout == "plain"
+    assert ModelConfig().memory_readout == "delta"
+    with pytest.raises(ValueError, match="memory_readout must be one of"):
+        ModelConfig(memory_readout="gated")
+
 # -- initialisation -------------------------------------------------------------------------
 def test_untrained_memory_block_passes_features_through() -> None:
     torch.manual_seed(0)

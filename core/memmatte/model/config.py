@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 MEMORY_KINDS = ("attention", "none")
+MEMORY_READOUTS = ("delta", "plain")
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,16 @@ class ModelConfig:
     value_channels: int = 128
     # Frames the current one attends to: t-1 and t-2 (the paper's finite window).
     memory_frames: int = 2
+    # "delta": the memory adds only what t-1 and t-2 say beyond the frame's own read (zero at
+    # a shot's first frame); "plain": the read as it is (files made before "delta" existed).
+    memory_readout: str = "delta"
 
     def __post_init__(self) -> None:
         if self.memory not in MEMORY_KINDS:
             raise ValueError(f"memory must be one of {MEMORY_KINDS}, got {self.memory!r}")
+        if self.memory_readout not in MEMORY_READOUTS:
+            raise ValueError(f"memory_readout must be one of {MEMORY_READOUTS}, got "
+                             f"{self.memory_readout!r}")
         if len(self.decoder_channels) != 4:
             raise ValueError(f"decoder_channels needs 4 widths, got {self.decoder_channels!r}")
         if self.memory_frames < 1:
@@ -39,6 +46,8 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys {unknown}; valid keys: {sorted(known)}")
         data = dict(data)
+        # A file that does not name its read-out was trained with the plain one.
+        data.setdefault("memory_readout", "plain")
         if "decoder_channels" in data:
             data["decoder_channels"] = tuple(data["decoder_channels"])
         return cls(**data)

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .config import MEMORY_READOUTS
+
 
 class MemoryEntry(NamedTuple):
     """Per-frame key (N, Ck, h, w) and value (N, Cv, h, w); what a frame contributes to memory."""
@@ -47,8 +49,22 @@ def attend(query: Tensor, keys: Tensor, values: Tensor) -> Tensor:
 
 
 class AttentionMemory(nn.Module):
-    def __init__(self, channels: int, key_channels: int, value_channels: int) -> None:
+    """Keys and values per frame; the current frame's read-out is fused into its features.
+
+    ``readout="delta"`` fuses what frames t-1 and t-2 say *beyond* the frame's own read:
+    read(memory) - read(itself). At a shot's first frame the memory holds only the frame
+    itself, so the two reads run the same kernel on the same numbers and the difference is
+    exactly zero: a cold frame is the single-frame network, and the memory can only add what
+    the previous frames contribute. ``"plain"`` fuses read(memory) as it is (weights trained
+    before the delta read-out existed).
+    """
+
+    def __init__(self, channels: int, key_channels: int, value_channels: int,
+                 readout: str = "delta") -> None:
         super().__init__()
+        if readout not in MEMORY_READOUTS:
+            raise ValueError(f"readout must be one of {MEMORY_READOUTS}, got {readout!r}")
+        self.delta = readout == "delta"
         self.key = nn.Conv2d(channels, key_channels, 1)
         self.value = nn.Conv2d(channels, value_channels, 1)
         self.readout = nn.Conv2d(value_channels, channels, 1)
@@ -60,9 +76,24 @@ class AttentionMemory(nn.Module):
     def embed(self, features: Tensor) -> MemoryEntry:
         return MemoryEntry(self.key(features), self.value(features))
 
-    def forward(self, features: Tensor, query_key: Tensor, keys: Tensor, values: Tensor) -> Tensor:
+    def read(self, own: MemoryEntry, keys: Tensor, values: Tensor) -> Tensor:
+        """What the frame (its own entry) reads from memory (N, M, C, h, w), before read-out."""
+        read = attend(own.key, keys, values)
+        if self.delta:
+            # The same stack shape as the memory's, so a cold start is bit-identical.
+            read = read - attend(own.key, own.key.unsqueeze(1).expand_as(keys),
+                                 own.value.unsqueeze(1).expand_as(values))
+        return read
+
+    def forward(self, features: Tensor, own: MemoryEntry, keys: Tensor, values: Tensor
+                ) -> Tensor:
         """Fuse the current features (N, C, h, w) with what they read from memory."""
-        return features + self.readout(attend(query_key, keys, values))
+        read = self.read(own, keys, values)
+        if self.delta:
+            # No bias: a constant is not something the previous frames said, and zero in must
+            # stay zero out. (The bias stays in the file layout for the plain read-out.)
+            return features + F.conv2d(read, self.readout.weight)
+        return features + self.readout(read)
 
 
 def window_indices(prior: int, frames: int, window: int, device: torch.device) -> Tensor:

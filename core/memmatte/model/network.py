@@ -59,7 +59,8 @@ class MemMatte(nn.Module):
         c = self.config
         self.backbone = MobileNetV3LargeEncoder()
         self.aspp = LRASPP(FEATURE_CHANNELS[3], c.aspp_channels)
-        self.memory = (AttentionMemory(c.aspp_channels, c.key_channels, c.value_channels)
+        self.memory = (AttentionMemory(c.aspp_channels, c.key_channels, c.value_channels,
+                                       c.memory_readout)
                        if c.memory == "attention" else None)
         self.lr_head = nn.Conv2d(c.aspp_channels, 4, 1)
         self.decoder = Decoder(FEATURE_CHANNELS[:3], c.aspp_channels, c.decoder_channels)
@@ -80,7 +81,7 @@ class MemMatte(nn.Module):
             return feats.f4
         if keys is None or values is None or feats.memory is None:
             raise ValueError("attention memory needs keys and values of the previous frames")
-        return self.memory(feats.f4, feats.memory.key, keys, values)
+        return self.memory(feats.f4, feats.memory, keys, values)
 
     def decode_low(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor
                    ) -> tuple[Tensor, Tensor, list[Tensor]]:
