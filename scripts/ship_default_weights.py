@@ -1,38 +1,64 @@
 #!/usr/bin/env python3
-"""Make trained weights the package default, keeping the provenance of what they started from.
+"""Make trained weights the package default, but only through the shipping gate.
 
-    python scripts/ship_default_weights.py runs/X/weights.safetensors HELDOUT.json
+    python scripts/heldout_gate.py runs/labels-heldout --candidate trained=T.safetensors \
+        --incumbent shipped=default ... --json HELDOUT.json
+    python scripts/ship_default_weights.py T.safetensors HELDOUT.json
     memmatte export --format onnx -o core/memmatte/weights/default.onnx
 
-The new file's metadata holds the conversion report and source of the weights it was trained
-from, its training summary, and the held-out results that justified shipping it.
+Refused unless HELDOUT.json says the candidate passed the gate (lower difference to the
+warmed-up teacher and lower flicker than the incumbent on every held-out real clip), its
+candidate is these weights (by id) and its incumbent is today's default (by id). The new
+file's metadata keeps the conversion report and source of the weights it descends from, the
+training summary and the held-out table, with names and ids only: a string that looks like
+a path of this machine is refused.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
+from memmatte.train.gate import machine_paths
 from memmatte.weights import default_weights_path, load_weights, read_info, save_weights
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("trained", type=Path)
-    parser.add_argument("heldout", type=Path, help="JSON of held-out results")
+    parser.add_argument("heldout", type=Path, help="the JSON heldout_gate.py wrote")
     args = parser.parse_args()
-    current = read_info(default_weights_path()).metadata
+    current = read_info(default_weights_path())
     model, info = load_weights(args.trained)
+    doc = json.loads(args.heldout.read_text())
+    ids = doc.get("weights", {})
+    problems = []
+    if not doc.get("passed"):
+        problems.append(f"the gate failed: {doc.get('failures')}")
+    if ids.get(doc.get("candidate")) != info.weights_id:
+        problems.append(f"the gate's candidate is {ids.get(doc.get('candidate'))}, not these "
+                        f"weights ({info.weights_id})")
+    if ids.get(doc.get("incumbent")) != current.weights_id:
+        problems.append(f"the gate's incumbent is {ids.get(doc.get('incumbent'))}, not "
+                        f"today's default ({current.weights_id})")
     meta = {
         "name": "memmatte-default",
-        "source": current.get("source", ""),
-        "conversion": current.get("conversion", {}),
+        "source": current.metadata.get("source", ""),
+        "conversion": current.metadata.get("conversion", {}),
         "training": info.metadata.get("training", {}),
-        "heldout": json.loads(args.heldout.read_text()),
+        "replaces": current.weights_id,
+        "heldout": doc,
     }
+    problems += [f"metadata holds a machine path at {where}: {text!r}"
+                 for where, text in machine_paths(meta)]
+    if problems:
+        print(f"{args.trained}: not shipped:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
     path = save_weights(model, default_weights_path(), meta)
-    print(f"wrote {path} ({read_info(path).weights_id})")
+    print(f"wrote {path} ({read_info(path).weights_id}, replaces {current.weights_id})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

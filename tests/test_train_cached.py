@@ -13,7 +13,7 @@ from memmatte.model import MemMatte, ModelConfig
 from memmatte.train.cached import (Recipe, forward_window, sample_window, train_cached,
                                    window_positions)
 from memmatte.train.feature_cache import CacheError, build_cache, encoder_id, open_cache
-from memmatte.train.gate import gate
+from memmatte.train.gate import gate, machine_paths
 from memmatte.train.heldout import HeldOutClip, flicker_figures, load_clips, score
 from memmatte.train.teacher import write_labels
 from memmatte.weights import load_weights
@@ -231,3 +231,11 @@ def test_gate_needs_both_figures_lower_on_every_clip() -> None:
     del rows["a"]["new"]
     assert "a: no figures for new" in gate(rows, "new", "old").failures
     assert not gate({}, "new", "old").passed
+
+
+def test_machine_paths_are_found_anywhere_in_metadata() -> None:
+    meta = {"init": "/work/main/core/w.safetensors (9054a179b21f)",
+            "clips": ["sam2-dog-walk", "runs/labels-512"], "nested": {"x": [r"C:\\data\\a"]},
+            "note": "see ~/runs", "ratio": "1/16", "id": "f4d94cd3b359"}
+    assert sorted(w for w, _ in machine_paths(meta)) == [".init", ".nested.x[0]", ".note"]
+    assert machine_paths({"clips": ["a", "runs/b"], "weights": {"x": "d678510a63b3"}}) == []

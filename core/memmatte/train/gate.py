@@ -4,7 +4,9 @@ and the flicker). A synthetic score decides nothing here.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 GATED = ("mad", "flicker")
 
@@ -45,3 +47,18 @@ def gate(rows: dict[str, dict[str, dict[str, float]]], candidate: str, incumbent
             if not new < old:
                 failures.append(f"{clip}: {key} {new} is not below {old}")
     return Verdict(candidate, incumbent, failures)
+
+
+_PATH = re.compile(r"(^|[\s(=])(/|~/|[A-Za-z]:[\\/])[^\s]")
+
+
+def machine_paths(meta: Any, where: str = "") -> list[tuple[str, str]]:
+    """(where, text) of every string in ``meta`` that holds an absolute or home path:
+    shipped metadata names clips, files and weights by relative path or id only."""
+    if isinstance(meta, dict):
+        return [hit for k, v in meta.items() for hit in machine_paths(v, f"{where}.{k}")]
+    if isinstance(meta, (list, tuple)):
+        return [hit for i, v in enumerate(meta) for hit in machine_paths(v, f"{where}[{i}]")]
+    if isinstance(meta, str) and _PATH.search(meta):
+        return [(where or ".", meta)]
+    return []
