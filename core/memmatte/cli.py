@@ -323,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show a weights file's metadata")
     p.add_argument("weights", type=Path, nargs="?")
     p.set_defaults(func=cmd_info)
+    from .farm.commands import add_farm_parser  # memmatte farm openjd|opencue|sheet
+    add_farm_parser(sub)
     return parser
 
 
