@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[torch,onnx,train,dev]'
+	$(BIN)/pip install -q -e '.[torch,onnx,train,dev,farm]'
 	touch $@
 
 $(ONNX_STAMP): pyproject.toml Makefile
