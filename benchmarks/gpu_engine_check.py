@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from memmatte.engine import Engine
+from memmatte.engine.torch_backend import TorchBackend
 from real_frames import clip
 from memmatte.weights import load_weights
 
@@ -48,7 +49,7 @@ def main() -> None:
     outs = {}
     for name, device, half in (("cpu fp32", "cpu", False), ("cuda fp32", "cuda", False),
                                ("cuda fp16", "cuda", True)):
-        engine = Engine(load_weights()[0], device=device, half=half, first_frame=0)
+        engine = Engine(TorchBackend(load_weights()[0], device, half), first_frame=0)
         outs[name] = [engine.matte(f, real.__getitem__).pha for f in real]
     for name in ("cuda fp32", "cuda fp16"):
         diff = np.abs(np.stack(outs[name]) - np.stack(outs["cpu fp32"]))
@@ -57,7 +58,7 @@ def main() -> None:
     for w, h, r in SIZES:
         frames = clip(w, h)
         for half in (False, True):
-            engine = Engine(load_weights()[0], device="cuda", half=half, downsample_ratio=r,
+            engine = Engine(TorchBackend(load_weights()[0], "cuda", half), downsample_ratio=r,
                             first_frame=0)
             ms = timed(engine, frames, repeats=3)
             results[f"ms/frame {w}x{h}@{r:g} cuda {'fp16' if half else 'fp32'}"] = round(ms, 2)

@@ -99,7 +99,7 @@ def test_bad_options_are_refused(capsys: pytest.CaptureFixture) -> None:
     assert "must be in (0, 1]" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["eval", "x", "--out", "y", "--memory", "gru"])
-    assert "invalid choice: 'gru'" in capsys.readouterr().err
+    assert "--memory: 'gru' is not valid; valid: attention, none" in capsys.readouterr().err
 
 
 def test_missing_weights_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from memmatte.engine import DeviceError, Engine, is_cut, pick_device, thumbnail
+from memmatte.engine.torch_backend import TorchBackend
 from memmatte.model import MemMatte
 from memmatte.weights import load_weights
 
@@ -36,7 +37,7 @@ class CountingLoader:
 
 def test_sequential_matches_the_models_time_series(model: MemMatte) -> None:
     data = frames(5)
-    engine = Engine(model, device="cpu", first_frame=1, downsample_ratio=0.5)
+    engine = Engine(TorchBackend(model, "cpu"), first_frame=1, downsample_ratio=0.5)
     got = np.stack([engine.matte(f, data.__getitem__).pha for f in range(1, 6)])
     clip = torch.from_numpy(np.stack([data[f].transpose(2, 0, 1) for f in range(1, 6)]))[None]
     with torch.inference_mode():
@@ -46,26 +47,26 @@ def test_sequential_matches_the_models_time_series(model: MemMatte) -> None:
 
 def test_chunks_and_random_access_give_identical_pixels(model: MemMatte) -> None:
     data = frames(12)
-    whole = Engine(model, device="cpu", first_frame=1)
+    whole = Engine(TorchBackend(model, "cpu"), first_frame=1)
     full = {f: whole.matte(f, data.__getitem__) for f in range(1, 13)}
-    chunk = Engine(model, device="cpu", first_frame=1)  # a farm node given frames 7-12
+    chunk = Engine(TorchBackend(model, "cpu"), first_frame=1)  # a farm node given frames 7-12
     for f in range(7, 13):
         r = chunk.matte(f, data.__getitem__)
         assert np.array_equal(r.pha, full[f].pha) and np.array_equal(r.fgr, full[f].fgr)
-    lone = Engine(model, device="cpu", first_frame=1).matte(9, data.__getitem__)
+    lone = Engine(TorchBackend(model, "cpu"), first_frame=1).matte(9, data.__getitem__)
     assert np.array_equal(lone.pha, full[9].pha)
     assert lone.window == (8, 7)
 
 
 def test_playback_encodes_each_frame_once(model: MemMatte) -> None:
     loader = CountingLoader(frames(6))
-    engine = Engine(model, device="cpu", first_frame=1)
+    engine = Engine(TorchBackend(model, "cpu"), first_frame=1)
     for f in range(1, 7):
         engine.matte(f, loader)
     assert loader.calls == [1, 2, 3, 4, 5, 6]
     # A chunk starting at 4 loads its two frames of pre-roll once each.
     loader = CountingLoader(frames(6))
-    engine = Engine(model, device="cpu", first_frame=1)
+    engine = Engine(TorchBackend(model, "cpu"), first_frame=1)
     for f in range(4, 7):
         engine.matte(f, loader)
     assert sorted(loader.calls) == [2, 3, 4, 5, 6]
@@ -73,7 +74,7 @@ def test_playback_encodes_each_frame_once(model: MemMatte) -> None:
 
 def test_window_at_the_shot_start(model: MemMatte) -> None:
     data = frames(3, first=1001)
-    engine = Engine(model, device="cpu", first_frame=1001)
+    engine = Engine(TorchBackend(model, "cpu"), first_frame=1001)
     assert [engine.matte(f, data.__getitem__).window for f in (1001, 1002, 1003)] == [
         (1001, 1001), (1001, 1001), (1002, 1001)]
 
@@ -81,7 +82,7 @@ def test_window_at_the_shot_start(model: MemMatte) -> None:
 def test_memory_none_reads_no_other_frame() -> None:
     m, _ = load_weights(memory="none")
     loader = CountingLoader(frames(3))
-    result = Engine(m, device="cpu", first_frame=1).matte(3, loader)
+    result = Engine(TorchBackend(m, "cpu"), first_frame=1).matte(3, loader)
     assert result.window == () and loader.calls == [3]
 
 
@@ -91,12 +92,12 @@ def test_cut_restarts_the_window(model: MemMatte) -> None:
     other = rng.uniform(0, 1, (72, 128, 3)).astype(np.float32) ** 3  # a different shot
     for f in (4, 5, 6):
         data[f] = np.clip(other + 0.02 * f, 0, 1).astype(np.float32)
-    engine = Engine(model, device="cpu", first_frame=1, detect_cuts=True)
+    engine = Engine(TorchBackend(model, "cpu"), first_frame=1, detect_cuts=True)
     windows = {f: engine.matte(f, data.__getitem__).window for f in range(1, 7)}
     assert windows == {1: (1, 1), 2: (1, 1), 3: (2, 1), 4: (4, 4), 5: (4, 4), 6: (5, 4)}
     # The cut frame is matted as a shot start: same pixels as a fresh engine starting there.
-    fresh = Engine(model, device="cpu", first_frame=4).matte(5, data.__getitem__)
-    again = Engine(model, device="cpu", first_frame=1, detect_cuts=True).matte(5, data.__getitem__)
+    fresh = Engine(TorchBackend(model, "cpu"), first_frame=4).matte(5, data.__getitem__)
+    again = Engine(TorchBackend(model, "cpu"), first_frame=1, detect_cuts=True).matte(5, data.__getitem__)
     assert np.array_equal(fresh.pha, again.pha)
 
 
@@ -112,7 +113,7 @@ def test_cut_detector_ignores_motion_and_catches_cuts() -> None:
 
 
 def test_frame_size_change_is_refused(model: MemMatte) -> None:
-    engine = Engine(model, device="cpu", first_frame=1)
+    engine = Engine(TorchBackend(model, "cpu"), first_frame=1)
     engine.matte(1, frames(1).__getitem__)
     with pytest.raises(ValueError, match="frame 2: size 64x48 differs from the shot's 128x72"):
         engine.matte(2, {2: np.zeros((48, 64, 3), np.float32), 1: frames(1)[1]}.__getitem__)

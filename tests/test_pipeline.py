@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memmatte.atomic import owner
 from memmatte.cli import main
 from memmatte.pipeline import RenderSettings, preroll_plan, render
 
@@ -109,7 +110,8 @@ def test_killed_job_resumes_to_identical_files(tmp_path: Path) -> None:
     wait_for_files(tmp_path / "run", 3, proc)
     proc.kill()  # SIGKILL: no chance to tidy up
     proc.wait()
-    stale = tmp_path / "run" / ".m.1009.abc123.tmp.exr"
+    # What a killed writer leaves: a temporary named by atomic.py (maker: a dead process).
+    stale = tmp_path / "run" / f".m.1009.{owner(proc.pid)}-abc123.tmp.exr"
     stale.write_bytes(b"half a frame")
     assert len(list((tmp_path / "run").glob("m.*.exr"))) < 10
     finished = worker(job, tmp_path)
@@ -136,7 +138,9 @@ def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.glob("m.*.exr")) == [
         f"m.{f}.exr" for f in final["written"]]
     assert not list(tmp_path.glob(".*tmp*"))
-    assert events[0]["event"] == "start" and any(e["event"] == "frame" for e in events)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "accepted" and "setup" in kinds and "frame" in kinds
+    assert kinds.index("setup") < kinds.index("start") < kinds.index("frame")
 
 
 # -- bad input --------------------------------------------------------------------------------
@@ -256,14 +260,15 @@ def test_video_input_renders_numbered_frames_with_a_log(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("option,message", [
-    (["--compression", "lzma"], "--compression 'lzma' is not an EXR compression; valid: none"),
-    (["--threads", "0"], "--threads must be at least 1"),
+    (["--compression", "lzma"], "--compression: 'lzma' is not an EXR compression; valid: none"),
+    (["--threads", "0"], "--threads: must be at least 1"),
     (["--device", "tpu"], "unknown device 'tpu'; valid: auto, cpu"),
 ])
 def test_bad_options_fail_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture,
                                           option: list[str], message: str) -> None:
-    rc = main(["render", PLATE, "-o", str(tmp_path / "m.####.exr"), "--quiet", *option])
-    assert rc == 2
+    with pytest.raises(SystemExit) as caught:  # argparse, with the settings' own check
+        main(["render", PLATE, "-o", str(tmp_path / "m.####.exr"), "--quiet", *option])
+    assert caught.value.code == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 

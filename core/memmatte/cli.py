@@ -9,50 +9,25 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import __version__
-
-
-def positive_ratio(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
-    return value
+from .protocol.errors import MemmatteError
+from .protocol.settings import RenderSettings, add_options, from_args
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", type=Path, default=None,
-                   help="weights file (default: the weights shipped in the package)")
-    p.add_argument("--downsample-ratio", type=positive_ratio, default=None,
-                   help="network resolution / input resolution (default: long side ~512 px)")
-    p.add_argument("--memory", choices=("attention", "none"), default=None,
-                   help="memory variant (default: the weights' own)")
-    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
-                   help="runtime: torch (default) or onnx (ONNX Runtime, no torch needed; "
-                        "--weights then names an exported .onnx)")
+    add_options(p, ("weights", "downsample_ratio", "memory", "backend"))
 
 
-def load_matter(args: argparse.Namespace):  # -> ClipMatter
+def load_matter(args: argparse.Namespace):  # -> PushMatter
     from .engine.factory import make_backend
-    from .infer import ClipMatter
+    from .engine.push import PushMatter
 
     weights = str(args.weights) if args.weights else None
     backend = make_backend(args.backend, weights, getattr(args, "device", "auto"), args.memory)
-    return ClipMatter(backend, args.downsample_ratio)
+    return PushMatter(backend, args.downsample_ratio)
 
 
-def render_settings(args: argparse.Namespace):  # -> RenderSettings
-    from .pipeline import RenderSettings
-
-    return RenderSettings(
-        input=args.input, output=args.output, frames=args.frames, colorspace=args.colorspace,
-        ocio=args.ocio, network_space=args.network_space,
-        weights=str(args.weights) if args.weights else None, device=args.device,
-        downsample_ratio=args.downsample_ratio, memory=args.memory, resume=args.resume,
-        alpha_out=args.alpha_out, preview=args.preview, half=not args.float,
-        compression=args.compression, layer=args.layer, detect_cuts=args.detect_cuts,
-        threads=args.threads, backend=args.backend)
+def render_settings(args: argparse.Namespace) -> RenderSettings:
+    return from_args(args)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -223,29 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("render", help="matte a plate: frame pattern, image or video -> EXRs")
-    p.add_argument("input", help="plate.####.exr (or %%04d, @@@@, $F4), an image, or a video")
-    p.add_argument("-o", "--output", required=True, help="output pattern, e.g. matte.####.exr")
-    p.add_argument("--frames", help="1001-1100, 1001-1100x2, 1001,1005 (default: all)")
-    p.add_argument("--colorspace", help="the plate's colour space (default: scene_linear "
-                   "role for EXR, the network space for 8-bit images and video)")
-    p.add_argument("--ocio", help="OCIO config path or ocio:// URI (default: $OCIO, then "
-                   "ocio://default)")
-    p.add_argument("--network-space", help="colour space the network sees (default: the "
-                   "config's color_picking role)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    p.add_argument("--resume", action="store_true", help="keep frames already written")
-    p.add_argument("--alpha-out", help="also write alpha alone to this pattern")
-    p.add_argument("--preview", help="write a contact sheet PNG of the render here")
-    p.add_argument("--float", action="store_true", help="write float EXRs (default: half)")
-    p.add_argument("--compression", default="zip", help="EXR compression (default zip)")
-    p.add_argument("--layer", help="EXR layer or part holding the plate")
-    p.add_argument("--detect-cuts", action="store_true", help="restart the memory at cuts")
-    p.add_argument("--threads", type=int, help="compute threads (default: all cores but the "
-                   "two reading and writing)")
+    add_options(p)  # every render setting, from memmatte.protocol
     p.add_argument("--dry-run", action="store_true", help="show the plan, render nothing")
     p.add_argument("--log", type=Path, help="append progress events to this file (JSON lines)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_model_options(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("queue", help="render the shots of a TOML file, in order")
@@ -281,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the bundled sample plate through the whole pipeline")
     p.add_argument("--out", type=Path, default=Path("demo_out"))
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    add_options(p, ("device",))
     add_model_options(p)
     p.set_defaults(func=cmd_demo)
 
@@ -330,27 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .imageio8 import FrameError
-    from .jobs import JobError
-    from .weights.errors import ConversionError, WeightsError
-
-    errors: tuple[type[BaseException], ...] = (WeightsError, ConversionError, FrameError,
-                                               FileNotFoundError, JobError)
+    # Every error a user can fix is a MemmatteError; the others listed here are not ours.
+    errors: tuple[type[BaseException], ...] = (MemmatteError, FileNotFoundError)
     if args.command in ("train", "label"):
         from .train.config import ConfigError
         from .train.teacher import TeacherError
 
         errors += (ConfigError, TeacherError)
     if args.command in ("render", "demo", "eval", "bench"):
-        from .color import ColorError
-        from .engine import DeviceError
-        from .engine.factory import BackendError
         from .engine.onnx_backend import OnnxModelError
-        from .io import PlateError
-        from .pipeline import SettingsError
 
-        errors += (ColorError, DeviceError, PlateError, SettingsError, BackendError,
-                   OnnxModelError)
+        errors += (OnnxModelError,)
     try:
         return int(args.func(args))
     except errors as exc:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .contact_sheet import sheet_indices, write_contact_sheet
 from .imageio8 import FrameError, list_frames, read_gray, read_rgb, to_uint8, write_png
-from .infer import ClipMatter
+from .engine.push import PushMatter
 from .metrics import ClipScorer, average_clips
 
 
@@ -64,7 +64,7 @@ def quantised(x: np.ndarray) -> np.ndarray:
     return to_uint8(x).astype(np.float32) / 255.0
 
 
-def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool = False,
+def evaluate_clip(matter: PushMatter, clip: Path, out: Path, name: str, hr: bool = False,
                   progress: Callable[[str], None] | None = None, sheet_rows: int = 0
                   ) -> ClipResult:
     frames = list_frames(clip / "com")
@@ -95,7 +95,7 @@ def evaluate_clip(matter: ClipMatter, clip: Path, out: Path, name: str, hr: bool
     return ClipResult(name, len(frames), scores)
 
 
-def evaluate(matter: ClipMatter, data: Path, out: Path, hr: bool = False,
+def evaluate(matter: PushMatter, data: Path, out: Path, hr: bool = False,
              progress: Callable[[str], None] | None = None, sheet_rows: int = 0) -> EvalResult:
     result = EvalResult()
     for clip in find_clips(data):

@@ -10,12 +10,15 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .atomic import atomic_path
+from .protocol.errors import PLATE, MemmatteError
 
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-class FrameError(ValueError):
+class FrameError(MemmatteError):
     """A frame that cannot be read; the message names the file."""
+
+    code = PLATE
 
 
 def list_frames(folder: Path) -> list[Path]:

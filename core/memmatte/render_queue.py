@@ -15,6 +15,7 @@ Relative paths are taken from the TOML file's folder.
 """
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,7 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .jobs import Job, JobError, events, job_from_dict, save_job, start_worker
+from .protocol import events as ev
+from .protocol.client import WorkerClient
+from .protocol.errors import JobError, WorkerError
+from .protocol.job import Job, job_from_dict, save_job
 from .tomlfile import read_toml
 
 PATH_KEYS = ("input", "output", "alpha_out", "preview", "weights", "ocio")
@@ -77,23 +81,25 @@ def run_shot(job: Job, folder: Path, report: Callable[[str, dict[str, Any]], Non
              ) -> ShotOutcome:
     job_path = save_job(job, folder / f"{job.name}.json")
     start = time.perf_counter()
-    proc = start_worker(job_path)
+    # The queue runs in the runtime's Python, so the worker's Python is this one.
+    worker = WorkerClient.job(sys.executable, job_path)
     final: dict[str, Any] = {}
-    for event in events(proc):
-        if event.get("event") == "result":
-            final = event
-        else:
-            report(job.name, event)
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
-    code = proc.wait()
+    error = ""
+    try:
+        for event in worker.events():
+            if event.get("event") == ev.RESULT:
+                final = event
+            else:
+                report(job.name, event)
+    except WorkerError as exc:  # a crash, even a segfault in a reader: this shot only
+        error = str(exc)
+    code = worker.close()
     outcome = ShotOutcome(job.name, ok=code == 0 and bool(final.get("ok")),
                           written=len(final.get("written", [])),
                           skipped=len(final.get("skipped", [])),
                           seconds=time.perf_counter() - start)
     if not outcome.ok:
-        last = stderr.strip().splitlines()[-1:] if stderr.strip() else []
-        outcome.error = final.get("error") or (last[0] if last else f"worker exit code {code}")
+        outcome.error = final.get("error") or error or f"worker exit code {code}"
     return outcome
 
 

@@ -1,8 +1,10 @@
 """The one error type of :mod:`memmatte.color`."""
 from __future__ import annotations
 
+from ..protocol.errors import COLOR, MemmatteError
 
-class ColorError(ValueError):
+
+class ColorError(MemmatteError):
     """A colour-management problem the user can fix: a config that is missing or does not parse,
     an unknown colour-space name, a config with no usable network colour space.
 
@@ -10,3 +12,5 @@ class ColorError(ValueError):
     without knowing about OCIO. The message always names the thing to fix (the path, the name,
     the option) and, for names, lists the valid ones.
     """
+
+    code = COLOR

@@ -1,11 +1,15 @@
 """Which torch device to run on: auto, cpu, cuda[:N], mps."""
 from __future__ import annotations
 
+from ..protocol.errors import RUNTIME, MemmatteError
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceError(ValueError):
+class DeviceError(MemmatteError):
     """A device that is unknown or not available here."""
+
+    code = RUNTIME
 
 
 def pick_device(name: str = "auto"):  # -> torch.device; torch imported here, not at load

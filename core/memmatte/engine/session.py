@@ -32,27 +32,32 @@ class FrameResult:
 class Engine:
     """Mattes frames of one shot with a backend (``TorchBackend``, ``OnnxBackend``).
 
-    ``first_frame`` is the shot's first frame: predecessors before it are replaced by it.
-    ``detect_cuts`` restarts the window where neighbouring frames differ like a cut. A
-    ``MemMatte`` network may be passed instead of a backend (torch, on ``device``).
+    ``first_frame`` is the shot's first frame, and required: predecessors before it are
+    replaced by it (without it there is no telling where the memory starts). ``detect_cuts``
+    restarts the window where neighbouring frames differ like a cut.
 
     Example:
-        >>> from memmatte.weights import load_weights
-        >>> engine = Engine(load_weights()[0], first_frame=1)
+        >>> from memmatte.engine.factory import make_backend
+        >>> engine = Engine(make_backend("torch", device="cpu"), first_frame=1)
         >>> frames = {n: np.random.rand(64, 96, 3).astype(np.float32) for n in (1, 2, 3)}
         >>> engine.matte(3, frames.__getitem__).window
         (2, 1)
     """
 
-    def __init__(self, backend: Any, device: str = "auto",
-                 downsample_ratio: float | None = None, half: bool | None = None,
-                 first_frame: int | None = None, detect_cuts: bool = False,
-                 cut_threshold: float = DEFAULT_THRESHOLD, cache_frames: int = 8) -> None:
-        if not hasattr(backend, "matte"):  # a network: run it with torch
+    def __init__(self, backend: Backend, *, first_frame: int,
+                 downsample_ratio: float | None = None, detect_cuts: bool = False,
+                 cut_threshold: float = DEFAULT_THRESHOLD, cache_frames: int = 8,
+                 device: str | None = None) -> None:
+        if not hasattr(backend, "matte"):
+            # Transitional: memmatte/bench.py (issue 13's file) still passes a network and a
+            # device; everything else builds its backend (engine.factory, TorchBackend).
             from .torch_backend import TorchBackend
 
-            backend = TorchBackend(backend, device, half)
-        self.backend: Backend = backend
+            backend = TorchBackend(backend, device or "auto")  # type: ignore[arg-type]
+        elif device is not None:
+            raise TypeError("Engine: the backend already has its device; build it with "
+                            "make_backend(kind, weights, device)")
+        self.backend = backend
         self.ratio = downsample_ratio
         self.first_frame = first_frame
         self.detect_cuts = detect_cuts
@@ -97,7 +102,7 @@ class Engine:
 
     def window_of(self, frame: int, load: FrameLoader) -> tuple[int, ...]:
         """The frames ``frame`` reads: t-1, t-2, ... clamped at the shot start and at cuts."""
-        start = frame if self.first_frame is None else min(self.first_frame, frame)
+        start = min(self.first_frame, frame)
         earliest = start
         if self.detect_cuts:
             # Walk back to the nearest cut inside the window; frames before it do not count.

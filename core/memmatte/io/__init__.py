@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .errors import PlateError
 from .frames import FramePattern, format_frames, parse_frames, require_frames
+from .header import read_attribute, read_parts
 from .image import EXR_COMPRESSIONS, READ_SUFFIXES, WRITE_SUFFIXES, read_image, write_image
 from .metadata import (
     FRAME_RATE,
@@ -41,6 +42,8 @@ __all__ = [
     "fps_to_rational",
     "is_video",
     "parse_frames",
+    "read_attribute",
+    "read_parts",
     "read_image",
     "require_frames",
     "timecode_from_string",

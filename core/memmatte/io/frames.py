@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..protocol.frame_range import parse_frames as _parse_frames
 from .errors import PlateError
 
 # One frame token in a file name: #### (Nuke/Shake), %04d (printf), @@@@ (Houdini/Katana
 # style, one digit per @), $F4 / $F (Houdini). Padding counts digits; 0 means unpadded.
 _TOKEN_RE = re.compile(r"#+|%0?(\d*)d|@+|\$F(\d*)")
 _PATTERN_FORMS = "plate.####.exr, plate.%04d.exr, plate.@@@@.exr or plate.$F4.exr"
-_MAX_FRAMES = 1_000_000
 _LISTED_RUNS = 20
 
 
@@ -135,42 +135,13 @@ def format_frames(frames: Iterable[int], limit: int | None = None) -> str:
     return ", ".join(text)
 
 
-_ITEM_RE = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:[xX](\d+))?)?$")
-_RANGE_FORMS = ("1001, 1001-1100, 1001-1100x2 (every 2nd frame), -5--1 (negative frames), "
-                "or a comma-separated list of these such as '1001-1010, 1020, 1030-1050x5'")
-
-
 def parse_frames(text: str) -> list[int]:
-    """Frame numbers from a range text, sorted and without duplicates.
+    """Frame numbers from a range text (the grammar lives in ``memmatte.protocol``).
 
     >>> parse_frames("1001-1005x2, 1010")
     [1001, 1003, 1005, 1010]
-    >>> parse_frames("-3--1")
-    [-3, -2, -1]
     """
-    items = [s for s in re.split(r"[,\s]+", str(text).strip()) if s]
-    if not items:
-        raise PlateError(f"empty frame range {text!r}; valid forms: {_RANGE_FORMS}")
-    frames: set[int] = set()
-    for item in items:
-        m = _ITEM_RE.match(item)
-        if m is None:
-            raise PlateError(f"bad frame range {text!r}: cannot read {item!r}; valid forms: "
-                             f"{_RANGE_FORMS}")
-        start = int(m.group(1))
-        end = int(m.group(2)) if m.group(2) is not None else start
-        step = int(m.group(3)) if m.group(3) is not None else 1
-        if end < start:
-            raise PlateError(f"bad frame range {text!r}: {item!r} ends before it starts; "
-                             f"write {end}-{start}; valid forms: {_RANGE_FORMS}")
-        if step < 1:
-            raise PlateError(f"bad frame range {text!r}: step in {item!r} must be 1 or more; "
-                             f"valid forms: {_RANGE_FORMS}")
-        if (end - start) // step + 1 + len(frames) > _MAX_FRAMES:
-            raise PlateError(f"frame range {text!r} has more than {_MAX_FRAMES} frames; "
-                             "check the numbers")
-        frames.update(range(start, end + 1, step))
-    return sorted(frames)
+    return _parse_frames(text, PlateError)
 
 
 def require_frames(pattern: FramePattern | str | Path, frames: Iterable[int]) -> None:

@@ -18,12 +18,12 @@ import numpy as np
 import OpenImageIO as oiio
 
 from ..atomic import atomic_path
+from ..protocol.settings import EXR_COMPRESSIONS
 from .errors import PlateError
 from .metadata import apply_metadata, carried_metadata, metadata_from_spec
 from .plate import Plate
 from .window import Window
 
-EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
 # Compressions taking a level, written "zip:4" / "dwaa:45" (OpenImageIO's notation).
 _LEVELLED = ("zip", "zips", "dwaa", "dwab")
 

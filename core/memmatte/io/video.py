@@ -15,7 +15,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import av
 import numpy as np
 
 from .errors import PlateError
@@ -44,6 +43,10 @@ class VideoReader:
         if not Path(self.path).is_file():
             raise PlateError("movie file does not exist; give an existing "
                              f"{'/'.join(s[1:] for s in VIDEO_SUFFIXES)} file", path=self.path)
+        # PyAV loads FFmpeg (tens of MB): only when a movie is opened, never for sequences.
+        import av
+
+        self._av = av
         try:
             self._container: Any = av.open(self.path)
         except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
@@ -190,7 +193,7 @@ class VideoReader:
                 raise PlateError(f"movie ended after {self._next} frames although its index "
                                  f"lists {self.frame_count}", path=self.path,
                                  frame=index) from None
-            except av.FFmpegError as exc:
+            except self._av.FFmpegError as exc:
                 self._decoder = None
                 raise PlateError(f"cannot decode: {exc}", path=self.path, frame=index) from exc
             got = self._index_of(frame.pts)

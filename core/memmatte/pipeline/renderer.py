@@ -1,8 +1,10 @@
 """One render: read -> colour -> engine -> foreground -> write, over a frame range.
 
-Resumable (``resume`` keeps frames already written: every write is atomic, so a file that
-exists is complete), cancellable between frames, and chunkable: a chunk reads its two frames
-of pre-roll and gives the same pixels as one sequential run (DESIGN invariants 1, 4, 5).
+Resumable (``resume`` keeps a frame on disk only when its recorded cache key matches these
+settings and sources; every write is atomic, so a file that exists is complete), cancellable
+between frames, and chunkable: a chunk reads its two frames of pre-roll and gives the same
+pixels as one sequential run (DESIGN invariants 1, 4, 5). A warm worker keeps one Renderer
+per shot and settings and asks it for frames again and again (``run(frames=...)``).
 """
 from __future__ import annotations
 
@@ -21,13 +23,21 @@ from .. import __version__
 from ..contact_sheet import sheet_indices, write_contact_sheet
 from ..color import ColorTransform, check_colorspace, network_space, premultiplied_foreground
 from ..color import resolve_config
+from ..atomic import temporaries
 from ..engine import Engine, FrameResult
-from ..engine.factory import BACKENDS, make_backend
-from ..io import EXR_COMPRESSIONS, FramePattern, PlateError, write_image
+from ..engine.factory import make_backend, runtime_identity
+from ..io import FramePattern, PlateError, read_attribute, write_image
+from ..protocol.cache_key import KEY_ATTRIBUTE
+from ..protocol.errors import SettingsError
+from ..protocol.settings import RenderSettings
+from .folder_lock import FolderLock
+from .frame_keys import frame_key, static_parts
 from .prefetch import Loaded, Prefetcher
-from .settings import RenderSettings, SettingsError
 from .source import Source, open_source, select_frames
 from .writer import BackgroundWriter
+
+# Reports a setup stage (protocol.events.SETUP_STAGES) and what it is doing.
+SetupReport = Callable[[str, str], None]
 
 # Settings recorded in every output's metadata (what made these pixels).
 RECORDED = ("downsample_ratio", "memory", "colorspace", "network_space", "detect_cuts", "backend")
@@ -42,6 +52,7 @@ class Progress:
     fps: float = 0.0
     eta_s: float | None = None
     path: str | None = None
+    key: str | None = None  # the frame's cache key (frame, skip)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -68,30 +79,21 @@ def preroll_plan(todo: list[int], available: list[int], window: int) -> list[int
     return plan
 
 
-def check_options(s: RenderSettings) -> None:
-    """Refuse settings that would only fail at the first write, before any work."""
-    if s.backend not in BACKENDS:
-        raise SettingsError(f"--backend {s.backend!r} is not available; valid: "
-                            f"{', '.join(BACKENDS)}")
-    if s.compression.split(":", 1)[0] not in EXR_COMPRESSIONS:
-        raise PlateError(f"--compression {s.compression!r} is not an EXR compression; valid: "
-                         f"{', '.join(EXR_COMPRESSIONS)}")
-    if s.threads is not None and s.threads < 1:
-        raise SettingsError(f"--threads must be at least 1, got {s.threads}")
-
-
 class Renderer:
     """Set up once (config, processors, weights, engine), then ``run()``."""
 
-    def __init__(self, settings: RenderSettings) -> None:
+    def __init__(self, settings: RenderSettings, backend: Any = None,
+                 setup: SetupReport | None = None) -> None:
+        """``backend``: a warm one to reuse (the worker's serve mode); ``setup`` hears each
+        loading stage so a host's progress bar moves before the first frame."""
         self.settings = s = settings
-        check_options(s)
+        say = setup or (lambda stage, message: None)
+        say("source", f"opening {s.input}")
         self.source: Source = open_source(s.input, s.layer)
         try:
-            self.frames = select_frames(self.source, s.frames)
-            self.output = self._output_pattern(s.output, "-o/--output")
-            self.alpha_output = (self._output_pattern(s.alpha_out, "--alpha-out")
-                                 if s.alpha_out else None)
+            self.shot_start = self.source.first_frame if s.shot_start is None else s.shot_start
+            self.retarget(s)
+            say("colour", "resolving the OCIO config and colour spaces")
             cfg = resolve_config(s.ocio)
             self.config_origin = cfg.origin
             default_space = "scene_linear" if self.source.linear else None
@@ -102,13 +104,36 @@ class Renderer:
             # OCIO's fast pow/log: at most ~2e-5 off in network space (far below what the
             # network resolves), 1.5x faster at 4K; the way back stays exact.
             self.transform = ColorTransform(cfg, plate_space, net, fast=True)
-            self.backend = make_backend(s.backend, s.weights, s.device, s.memory)
+            if backend is None:
+                say("runtime", f"loading the {s.backend} runtime and the weights")
+                backend = make_backend(s.backend, s.weights, s.device, s.memory)
+            self.backend = backend
+            say("engine", "preparing the engine")
             self.engine = Engine(self.backend, downsample_ratio=s.downsample_ratio,
-                                 first_frame=self.source.first_frame, detect_cuts=s.detect_cuts)
+                                 first_frame=self.shot_start, detect_cuts=s.detect_cuts)
+            self.identity = runtime_identity(self.backend)
             self.metadata = self._metadata()
+            self._static = static_parts(s, self.identity, self.backend.weights_id,
+                                        self.engine.window, plate_space, net,
+                                        f"{cfg.origin} {cfg.config.getCacheID()}")
+            self._stamps: dict[int, dict[str, Any]] = {}
         except BaseException:
             self.source.close()
             raise
+
+    def retarget(self, settings: RenderSettings) -> None:
+        """Take another request's frames, outputs, resume and preview; everything that
+        decides pixels stays as it was set up (the worker checks that it is equal)."""
+        self.settings = s = settings
+        self.source.rescan()
+        self.frames = select_frames(self.source, s.frames)
+        early = [f for f in self.frames if f < self.shot_start]
+        if early:
+            raise SettingsError(f"shot_start (--shot-start) {self.shot_start}: frames "
+                                f"{early[:5]} come before the shot starts", option="shot_start")
+        self.output = self._output_pattern(s.output, "-o/--output")
+        self.alpha_output = (self._output_pattern(s.alpha_out, "--alpha-out")
+                             if s.alpha_out else None)
 
     def _output_pattern(self, text: str, option: str) -> FramePattern:
         pattern = FramePattern.parse(text)
@@ -120,8 +145,13 @@ class Renderer:
     def _outputs(self) -> list[FramePattern]:
         return [self.output] + ([self.alpha_output] if self.alpha_output else [])
 
+    def key(self, frame: int) -> str:
+        return frame_key(self._static, self.source, frame, self.shot_start, self.engine.window)
+
     def _done(self, frame: int) -> bool:
-        return all(o.path(frame).is_file() for o in self._outputs())
+        """Written before with exactly these settings and sources (the recorded key)."""
+        key = self.key(frame)
+        return all(read_attribute(o.path(frame), KEY_ATTRIBUTE) == key for o in self._outputs())
 
     def _load(self, frame: int) -> Loaded:
         plate = self.source.read(frame)
@@ -135,9 +165,11 @@ class Renderer:
         # same output bits (DESIGN invariant 5), so chunked and resumed runs match exactly.
         return {"DateTime": "", "memmatte:version": __version__,
                 "memmatte:weights": self.backend.weights_id,
+                "memmatte:device": self.identity["device"],
+                "memmatte:precision": self.identity["precision"],
                 "memmatte:settings": json.dumps(recorded, sort_keys=True)}
 
-    def _write(self, frame: int, loaded: Loaded, result: FrameResult) -> None:
+    def _write(self, frame: int, loaded: Loaded, result: FrameResult, key: str) -> None:
         s = self.settings
         # Alpha as the file will hold it: 0.99998 becomes half 1.0, and where the written
         # alpha is 1 the colour must be the plate's, exactly.
@@ -145,29 +177,26 @@ class Renderer:
         plate = loaded.plate
         fgr = premultiplied_foreground(loaded.rgb, result.fgr, pha, self.transform.from_network)
         rgba = np.concatenate([fgr, pha[..., None]], axis=2).astype(np.float32)
-        meta = self.metadata
+        meta = {**self.metadata, KEY_ATTRIBUTE: key}
         write_image(self.output.path(frame), rgba, ("R", "G", "B", "A"), like=plate,
                     half=s.half, compression=s.compression, metadata=meta)
         if self.alpha_output is not None:
             write_image(self.alpha_output.path(frame), pha[..., None], ("A",),
                         like=plate, half=s.half, compression=s.compression, metadata=meta)
 
-    def remove_stale_temporaries(self, frames: list[int]) -> list[Path]:
-        """Temporary files a killed run left beside the outputs of ``frames``. Final names
-        are never partial (temporary name, then rename), so only these can be."""
-        removed = []
-        for pattern in self._outputs():
-            paths = [pattern.path(f) for f in frames]
-            if not paths or not paths[0].parent.is_dir():
-                continue
-            # atomic_path names them ".<stem>.<random>.tmp<suffix>".
-            owners = {f".{p.stem}." for p in paths}
-            for entry in paths[0].parent.iterdir():
-                name = entry.name
-                if ".tmp" in name and name[: name.rfind(".", 0, name.rfind(".tmp")) + 1] in owners:
-                    entry.unlink(missing_ok=True)
-                    removed.append(entry)
-        return removed
+    def remove_stale_temporaries(self, frames: list[int], lock: FolderLock) -> list[Path]:
+        """Temporary files a killed run left beside the outputs of ``frames`` (final names
+        are never partial). All of them when no other render holds the folder; otherwise
+        only those whose process has exited."""
+        alone = lock.alone()
+        try:
+            found = temporaries([o.path(f) for o in self._outputs() for f in frames], alone)
+            for path in found:
+                path.unlink(missing_ok=True)
+        finally:
+            if alone:
+                lock.share()
+        return found
 
     def compute_threads(self) -> int:
         """The reader and writer threads keep about two cores busy; oversubscribing makes
@@ -203,37 +232,58 @@ class Renderer:
                          f"{' ...' if len(todo) > 5 else ''}")
         return lines
 
+    def _forget_changed_sources(self) -> None:
+        """A warm engine's memory entries are only good while their source files are the
+        ones it encoded: a plate re-rendered between two requests clears them."""
+        for frame, stamp in list(self._stamps.items()):
+            if self.source.stamp(frame) != stamp:
+                self.engine.clear()
+                self._stamps.clear()
+                return
+
+    def _load_stamped(self, frame: int) -> Loaded:
+        self._stamps[frame] = self.source.stamp(frame)
+        return self._load(frame)
+
     def run(self, progress: Callable[[Progress], None] | None = None,
             cancel: threading.Event | None = None) -> RenderResult:
+        with FolderLock(self.output.path(self.frames[0]).parent) as lock:
+            self._forget_changed_sources()
+            return self._run(progress, cancel, lock)
+
+    def _run(self, progress: Callable[[Progress], None] | None,
+             cancel: threading.Event | None, lock: FolderLock) -> RenderResult:
         report = progress or (lambda p: None)
         s = self.settings
         result = RenderResult()
         todo = self.todo()
-        self.remove_stale_temporaries(todo)
+        self.remove_stale_temporaries(todo, lock)
         on_sheet = {todo[i] for i in sheet_indices(len(todo), 8)} if s.preview else set()
         sheet: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         result.skipped = [f for f in self.frames if f not in set(todo)]
         total = len(todo)
         report(Progress("start", total=total, path=s.output))
         for f in result.skipped:
-            report(Progress("skip", frame=f, total=total))
+            report(Progress("skip", frame=f, total=total, path=str(self.output.path(f)),
+                            key=self.key(f)))
         start = time.perf_counter()
         self.backend.set_threads(self.compute_threads())
-        prefetch = Prefetcher(preroll_plan(todo, self.source.frames, self.engine.window),
-                              self._load)
+        shot = [f for f in self.source.frames if f >= self.shot_start]
+        prefetch = Prefetcher(preroll_plan(todo, shot, self.engine.window), self._load_stamped)
         writer = BackgroundWriter()
 
         def written(frame: int, loaded: Loaded, matte: FrameResult) -> None:
             # Runs in the writer thread, in frame order: a "frame" event means the file is
             # there, complete, for a host to load.
-            self._write(frame, loaded, matte)
+            key = self.key(frame)
+            self._write(frame, loaded, matte, key)
             result.written.append(frame)
             done = len(result.written)
             elapsed = time.perf_counter() - start
             fps = done / elapsed if elapsed > 0 else 0.0
             report(Progress("frame", frame=frame, done=done, total=total, fps=fps,
                             eta_s=(total - done) / fps if fps else None,
-                            path=str(self.output.path(frame))))
+                            path=str(self.output.path(frame)), key=key))
 
         try:
             for frame in todo:

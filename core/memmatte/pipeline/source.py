@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..io import FramePattern, Plate, PlateError, VideoReader, Window, is_video, parse_frames
 from ..io import read_image, require_frames
+from ..protocol.cache_key import source_stamp
 
 # Formats that hold scene-linear light by convention; others are display-encoded.
 LINEAR_SUFFIXES = (".exr", ".hdr")
@@ -30,6 +32,16 @@ class Source:
     def read(self, frame: int) -> Plate:
         raise NotImplementedError
 
+    def file_of(self, frame: int) -> str:
+        return self.path
+
+    def stamp(self, frame: int) -> dict[str, Any]:
+        """What the cache key knows of this frame's file (path, size, mtime)."""
+        return {**source_stamp(self.file_of(frame)), "frame": frame}
+
+    def rescan(self) -> None:
+        """See frames written since opening (a warm worker's source outlives one request)."""
+
     def close(self) -> None:
         pass
 
@@ -45,6 +57,12 @@ class SequenceSource(Source):
 
     def read(self, frame: int) -> Plate:
         return read_image(self.pattern.path(frame), layer=self.layer)
+
+    def file_of(self, frame: int) -> str:
+        return str(self.pattern.path(frame))
+
+    def rescan(self) -> None:
+        self.frames = self.pattern.scan() or self.frames
 
 
 class ImageSource(Source):
