@@ -79,13 +79,20 @@ def preroll_plan(todo: list[int], available: list[int], window: int) -> list[int
     return plan
 
 
+def _load_backend(s: RenderSettings, say: SetupReport) -> Any:
+    say("runtime", f"loading the {s.backend} runtime and the weights")
+    return make_backend(s.backend, s.weights, s.device, s.memory)
+
+
 class Renderer:
     """Set up once (config, processors, weights, engine), then ``run()``."""
 
-    def __init__(self, settings: RenderSettings, backend: Any = None,
-                 setup: SetupReport | None = None) -> None:
-        """``backend``: a warm one to reuse (the worker's serve mode); ``setup`` hears each
-        loading stage so a host's progress bar moves before the first frame."""
+    def __init__(self, settings: RenderSettings, setup: SetupReport | None = None,
+                 backend_for: Callable[[RenderSettings, SetupReport], Any] | None = None
+                 ) -> None:
+        """``setup`` hears each loading stage, so a host's progress bar moves before the
+        first frame; ``backend_for`` gives a warm backend to reuse (the worker's serve mode).
+        The source and colour are checked before the weights load: bad input fails fast."""
         self.settings = s = settings
         say = setup or (lambda stage, message: None)
         say("source", f"opening {s.input}")
@@ -104,10 +111,7 @@ class Renderer:
             # OCIO's fast pow/log: at most ~2e-5 off in network space (far below what the
             # network resolves), 1.5x faster at 4K; the way back stays exact.
             self.transform = ColorTransform(cfg, plate_space, net, fast=True)
-            if backend is None:
-                say("runtime", f"loading the {s.backend} runtime and the weights")
-                backend = make_backend(s.backend, s.weights, s.device, s.memory)
-            self.backend = backend
+            self.backend = (backend_for or _load_backend)(s, say)
             say("engine", "preparing the engine")
             self.engine = Engine(self.backend, downsample_ratio=s.downsample_ratio,
                                  first_frame=self.shot_start, detect_cuts=s.detect_cuts)
@@ -257,7 +261,7 @@ class Renderer:
         s = self.settings
         result = RenderResult()
         todo = self.todo()
-        self.remove_stale_temporaries(todo, lock)
+        self.remove_stale_temporaries(self.frames, lock)
         on_sheet = {todo[i] for i in sheet_indices(len(todo), 8)} if s.preview else set()
         sheet: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         result.skipped = [f for f in self.frames if f not in set(todo)]

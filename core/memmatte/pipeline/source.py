@@ -53,7 +53,7 @@ class SequenceSource(Source):
         self.layer = layer
         self.frames = self.pattern.scan()
         if not self.frames:
-            raise PlateError(f"{pattern}: no frames of this pattern on disk")
+            raise PlateError("no frames of this pattern on disk", path=pattern)
 
     def read(self, frame: int) -> Plate:
         return read_image(self.pattern.path(frame), layer=self.layer)
@@ -70,7 +70,7 @@ class ImageSource(Source):
 
     def __init__(self, path: str, layer: str | None = None) -> None:
         if not Path(path).is_file():
-            raise PlateError(f"{path}: file not found")
+            raise PlateError("file not found", path=path)
         self.path, self.layer, self.frames = path, layer, [1]
 
     def read(self, frame: int) -> Plate:

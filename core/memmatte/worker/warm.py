@@ -38,7 +38,7 @@ class Warm:
         key = _key(s, tuple(k for k in s.to_dict() if k not in PER_REQUEST))
         renderer = self._renderers.get(key)
         if renderer is None:
-            renderer = Renderer(s, self.backend(s, setup), setup)
+            renderer = Renderer(s, setup, self.backend)
             self._renderers[key] = renderer
             while len(self._renderers) > self._max:
                 self._renderers.popitem(last=False)[1].close()
