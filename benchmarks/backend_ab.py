@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from memmatte.bench import TIMED
+from memmatte.commands.bench import TIMED
 from memmatte.engine import Engine
 from memmatte.engine.onnx_backend import OnnxBackend
 from memmatte.engine.torch_backend import TorchBackend

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from memmatte.imageio8 import list_frames, read_gray, read_rgb
-from memmatte.infer import ClipMatter
+from memmatte.io.eight_bit import list_frames, read_gray, read_rgb
+from memmatte.engine.push import PushMatter
 from memmatte.train.config import load_config
 from memmatte.train.datasets import validation_set
 from memmatte.train.loop import validate
@@ -71,7 +71,7 @@ def main() -> None:
         still = still_pairs(frames)
         results[f"{clip.name}/teacher"] = {"flicker": round(flicker(teacher, still), 3)}
         for name, model in models:
-            matter = ClipMatter(model, device="cpu")
+            matter = PushMatter(model, device="cpu")
             phas = [matter(f)[1] for f in frames]
             mad = float(np.mean([np.abs(p - t).mean() for p, t in zip(phas, teacher)]))
             results[f"{clip.name}/{name}"] = {"mad_vs_teacher": round(mad * 1e3, 3),

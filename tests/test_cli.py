@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from memmatte.cli import main
-from memmatte.imageio8 import read_gray, read_rgb
+from memmatte.io.eight_bit import read_gray, read_rgb
 from memmatte.metrics import average_clips, score_clip
 
 
@@ -118,7 +118,7 @@ def test_bench_macs_within_paper_budget(capsys: pytest.CaptureFixture) -> None:
 
 def test_bench_json_times_one_small_size(monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture) -> None:
-    import memmatte.bench as bench
+    import memmatte.commands.bench as bench
 
     monkeypatch.setattr(bench, "TIMED", ((64, 48, 1.0), (128, 96, 0.5)))
     assert main(["bench", "--json", "--threads", "1", "--frames", "1"]) == 0
@@ -158,7 +158,7 @@ def test_info_prints_weights_metadata(capsys: pytest.CaptureFixture) -> None:
 
 def test_bench_pipeline_reports_the_three_rates(monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture) -> None:
-    import memmatte.bench_pipeline as bp
+    import memmatte.commands.bench_pipeline as bp
 
     small = bp.bench_pipeline.__defaults__
     monkeypatch.setattr(bp.bench_pipeline, "__defaults__",

@@ -14,7 +14,7 @@ from memmatte.engine import Engine
 from memmatte.engine.factory import BackendError, make_backend
 from memmatte.engine.onnx_backend import OnnxBackend, OnnxModelError, default_onnx_path
 from memmatte.engine.torch_backend import TorchBackend
-from memmatte.export_onnx import export_onnx
+from memmatte.commands.export_onnx import export_onnx
 from memmatte.pipeline import RenderSettings, render
 from memmatte.weights import load_weights, read_info
 

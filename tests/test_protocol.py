@@ -30,7 +30,7 @@ from memmatte.protocol import (
     source_stamp,
     to_argv,
 )
-from memmatte.render_queue import load_queue
+from memmatte.commands.queue import load_queue
 
 CORE = str(Path(memmatte.__file__).parent.parent)
 
@@ -169,14 +169,5 @@ def test_protocol_needs_only_the_standard_library(tmp_path: Path) -> None:
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-S", "-I", "-c", code], capture_output=True,
                           text=True, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
-
-
-def test_old_job_module_still_answers_with_the_protocol() -> None:
-    """The farm package imports memmatte.jobs; it must stay as light as the protocol."""
-    code = ("import sys, memmatte.jobs as j; j.job_from_dict({'input': 'a', 'output': 'b'}); "
-            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

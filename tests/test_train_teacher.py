@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from memmatte.evaluate import evaluate, find_clips, ground_truth
-from memmatte.imageio8 import list_frames, read_gray, read_rgb, to_uint8, write_png
+from memmatte.commands.evaluate import evaluate, find_clips, ground_truth
+from memmatte.io.eight_bit import list_frames, read_gray, read_rgb, to_uint8, write_png
 from memmatte.train.teacher import (
     Teacher,
     TeacherClips,
@@ -171,7 +171,7 @@ def fake_labels(n: int, h: int, w: int, seed: int) -> tuple[list, list, list]:
 
 
 class StubMatter:
-    """Stands in for ``ClipMatter``: returns given mattes in order."""
+    """Stands in for ``PushMatter``: returns given mattes in order."""
 
     def __init__(self, fgrs: list[np.ndarray], phas: list[np.ndarray]) -> None:
         self.fgrs, self.phas, self.i = fgrs, phas, 0

@@ -32,7 +32,7 @@ def render_settings(args: argparse.Namespace) -> RenderSettings:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from .pipeline import Renderer
-    from .progress_bar import ProgressBar
+    from .commands.progress_bar import ProgressBar
 
     renderer = Renderer(render_settings(args))
     try:
@@ -63,7 +63,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    from .render_queue import format_summary, run_queue
+    from .commands.queue import format_summary, run_queue
 
     def show(name: str, event: dict) -> None:
         if event.get("event") == "frame" and not args.quiet:
@@ -76,7 +76,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, format_result
+    from .commands.evaluate import evaluate, format_result
 
     result = evaluate(load_matter(args), args.data, args.out, hr=args.scorer == "hr",
                       progress=None if args.quiet else lambda m: print(m, file=sys.stderr),
@@ -89,11 +89,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import format_report, mac_report, time_sizes
+    from .commands.bench import format_report, mac_report, time_sizes
     from .weights import load_weights
 
     if args.pipeline:
-        from .bench_pipeline import bench_pipeline
+        from .commands.bench_pipeline import bench_pipeline
 
         timing = bench_pipeline(frames=args.frames, threads=args.compute_threads,
                                 backend=args.backend)
@@ -147,7 +147,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export_onnx import export_onnx
+    from .commands.export_onnx import export_onnx
     from .weights import load_weights
 
     model, info = load_weights(args.weights, memory=args.memory)
@@ -158,7 +158,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import demo_settings, run_demo
+    from .commands.demo import demo_settings, run_demo
 
     settings = demo_settings(args.out, str(args.weights) if args.weights else None,
                              args.device, args.downsample_ratio, args.memory)

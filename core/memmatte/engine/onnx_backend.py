@@ -11,13 +11,16 @@ import numpy as np
 
 from .backend import SELF
 from .devices import DeviceError
+from ..protocol.errors import WEIGHTS, MemmatteError
 
 FORMAT = "memmatte-onnx"
 DEFAULT_ONNX = "default.onnx"
 
 
-class OnnxModelError(ValueError):
+class OnnxModelError(MemmatteError):
     """An ONNX file that is not a memmatte export; the message names it."""
+
+    code = WEIGHTS
 
 
 def default_onnx_path() -> Path:

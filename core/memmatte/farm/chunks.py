@@ -7,10 +7,13 @@ still fixed when the bundle is written, so every farm, retry and log names the s
 from __future__ import annotations
 
 from ..io import FramePattern, format_frames, is_video, parse_frames
+from ..protocol.errors import BAD_JOB, MemmatteError
 
 
-class FarmError(ValueError):
+class FarmError(MemmatteError):
     """A shot that cannot become a farm job; the message names the shot and the option."""
+
+    code = BAD_JOB
 
 
 def split_frames(frames: list[int], size: int) -> list[list[int]]:

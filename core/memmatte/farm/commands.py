@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .chunks import FarmError
+from ..protocol.errors import MemmatteError
 
 SHOT_HELP = ("a queue file (SHOTS.toml, as memmatte queue reads it); or, for one shot, -- "
              "and the arguments of memmatte render: -- plate.####.exr -o matte.####.exr ...")
@@ -52,14 +52,9 @@ def cmd_sheet(args: argparse.Namespace) -> int:
 
 def _run(func):  # -> a command function that reports known errors as exit code 2
     def run(args: argparse.Namespace) -> int:
-        from ..color import ColorError
-        from ..io import PlateError
-        from ..jobs import JobError
-        from ..pipeline.settings import SettingsError
-
         try:
             return func(args)
-        except (FarmError, JobError, PlateError, SettingsError, ColorError) as exc:
+        except MemmatteError as exc:
             print(f"memmatte farm {args.farm_command}: error: {exc}", file=sys.stderr)
             return 2
     return run

@@ -38,9 +38,12 @@ class RenderChunks(Layer):
     def __init__(self, name: str, **args: object) -> None:
         super().__init__(name, **args)
         self.require_arg("render")
+        self.require_arg("folders")
 
     def _execute(self, frames) -> None:  # frames: FileSequence.FrameSet, this chunk's frames
         chunk = frames_text(sorted(int(f) for f in frames))
+        for folder in self.get_arg("folders"):  # render opens its --log before any frame
+            os.makedirs(folder, exist_ok=True)
         # A failed render raises ShellCommandFailureException carrying its exit status, which
         # pycuerun exits with: 2 (a bad setting, file or frame) stays 2 for the wrangler.
         self.system([a.replace(FRAMES, chunk) for a in self.get_arg("render")])
@@ -57,8 +60,10 @@ def build_outline(shot: Shot, chunk_size: int, python: str, show: str | None = N
                     device=s.device, alpha_out=s.alpha_out, weights=s.weights, ocio=s.ocio)
     ol = outline.Outline(f"memmatte_{shot.name}", shot=shot.name,
                          show=show or outline.config.get("outline", "default_show"))
-    matte = RenderChunks(RENDER_LAYER, render=render_command(s, v), range=frames_text(frames),
-                         chunk=chunk_size)
+    folders = [logs, os.path.dirname(s.output)] + (
+        [os.path.dirname(s.alpha_out)] if s.alpha_out else [])
+    matte = RenderChunks(RENDER_LAYER, render=render_command(s, v), folders=folders,
+                         range=frames_text(frames), chunk=chunk_size)
     ol.add_layer(matte)
     sheet = ShellCommand(SHEET_LAYER, command=sheet_command(s, v, sheet_path(shot)))
     sheet.depend_all(matte)
@@ -83,7 +88,7 @@ def write_outlines(shots: list[Shot], out: Path, chunk_size: int, python: str,
     out.mkdir(parents=True, exist_ok=True)
     for shot in shots:
         spec, outline_file = serialize(build_outline(shot, chunk_size, python, show),
-                                       out / "sessions")
+                                       out.resolve() / "sessions")
         path = out / f"{shot.name}.cuejob.xml"
         with atomic_path(path) as tmp:
             tmp.write_text(spec, encoding="utf-8")

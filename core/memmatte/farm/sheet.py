@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..color import ColorTransform, resolve_config
-from ..contact_sheet import sheet_indices, write_contact_sheet
+from ..pipeline.contact_sheet import sheet_indices, write_contact_sheet
 from ..io import FramePattern, read_image
 from ..pipeline.source import open_source, select_frames
 from .chunks import FarmError

@@ -28,8 +28,9 @@ def _job_name(text: str) -> str:
 
 def shots_from_queue(path: Path) -> list[Shot]:
     """Every ``[[shot]]`` of a ``memmatte queue`` file, paths made absolute from its folder."""
-    from ..render_queue import load_queue
+    from ..commands.queue import load_queue
 
+    path = path.resolve()  # the queue takes relative paths from the file's folder as given
     return [Shot(_job_name(job.name), RenderSettings.from_dict(job.settings, f"{path} "
                                                                  f"({job.name})"))
             for job in load_queue(path)]
@@ -39,7 +40,7 @@ def shot_from_render_args(argv: list[str], name: str | None = None) -> Shot:
     """One shot from the arguments ``memmatte render`` would take (paths made absolute from
     the current folder: the farm runs elsewhere)."""
     from ..cli import build_parser, render_settings
-    from ..render_queue import PATH_KEYS
+    from ..commands.queue import PATH_KEYS
 
     if not argv:
         raise FarmError("no shot: give a queue file (SHOTS.toml), or the render's arguments "

@@ -1,6 +1,6 @@
 """From plate to matte: sources, prefetching, rendering, writing.
 
-Names load on first use (PEP 562): ``memmatte.jobs`` reads ``RenderSettings`` from here in a
+Names load on first use (PEP 562): ``memmatte.protocol`` reads ``RenderSettings`` from here in a
 host's Python, which must not need OpenImageIO, OCIO or a runtime just to validate a job.
 """
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..contact_sheet import sheet_indices, write_contact_sheet
+from .contact_sheet import sheet_indices, write_contact_sheet
 from ..color import ColorTransform, check_colorspace, network_space, premultiplied_foreground
 from ..color import resolve_config
 from ..atomic import temporaries

@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from ..tomlfile import read_toml
+from ..protocol.errors import BAD_SETTINGS, MemmatteError
 
 
-class ConfigError(ValueError):
+class ConfigError(MemmatteError):
     """A training config that cannot run; the message names the file, table and key."""
+
+    code = BAD_SETTINGS
 
 
 @dataclass

@@ -22,15 +22,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..imageio8 import list_frames, read_gray, read_rgb
+from ..io.eight_bit import list_frames, read_gray, read_rgb
+from ..protocol.errors import BAD_SETTINGS, MemmatteError
 from ..model import MemMatte
 
 LEVELS = ("f1", "f2", "f3", "f4")
 IMAGES = {"com": 3, "fgr": 3, "pha": 1}
 
 
-class CacheError(ValueError):
+class CacheError(MemmatteError):
     """A feature cache that cannot be built or read; the message names the folder."""
+
+    code = BAD_SETTINGS
 
 
 def _uint8(x: np.ndarray) -> np.ndarray:

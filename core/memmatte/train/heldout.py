@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..imageio8 import list_frames, read_gray, read_rgb
+from ..io.eight_bit import list_frames, read_gray, read_rgb
 
 STILL = 0.01
 REGIONS = {"bg": (None, 0.05), "fg": (0.95, None)}

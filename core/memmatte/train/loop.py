@@ -21,7 +21,7 @@ from torch import nn
 
 from ..engine.devices import pick_device
 from ..model import MemMatte, ModelConfig
-from ..progress_bar import ProgressBar
+from ..commands.progress_bar import ProgressBar
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig
 from .losses import matting_losses

@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..imageio8 import list_frames, read_gray, read_rgb, write_png
+from ..io.eight_bit import list_frames, read_gray, read_rgb, write_png
+from ..protocol.errors import BAD_SETTINGS, MemmatteError
 
 SUBFOLDERS = ("com", "fgr", "pha")
 STATE_INPUTS = ("r1i", "r2i", "r3i", "r4i")
@@ -36,8 +37,10 @@ State = list[np.ndarray]  # r1..r4, the graph's ConvGRU states at 1/2, 1/4, 1/8,
 Size = int | tuple[int, int]  # long side in pixels, or (height, width)
 
 
-class TeacherError(ValueError):
+class TeacherError(MemmatteError):
     """A teacher model, clip or label folder that cannot be used; the message names it."""
+
+    code = BAD_SETTINGS
 
 
 def auto_ratio(height: int, width: int) -> float:

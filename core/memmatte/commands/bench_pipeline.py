@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import FrameResult
-from .pipeline import Renderer, RenderSettings
+from ..engine import FrameResult
+from ..pipeline import Renderer, RenderSettings
 
 
 @dataclass
@@ -43,7 +43,7 @@ class PipelineTiming:
 
 def make_plate(folder: Path, width: int, height: int, frames: int) -> str:
     """A moving soft disc over a gradient, scene-linear with highlights above 1."""
-    from .io import write_image
+    from ..io import write_image
 
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     for i in range(frames):

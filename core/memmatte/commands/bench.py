@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .model import MemMatte
+from ..model import MemMatte
 
 MAC_SIZE = (512, 512)
 # (width, height, downsample ratio): the sizes of Robust Video Matting's speed table.
@@ -84,12 +84,12 @@ def _time_in_process(state: dict, config: dict, width: int, height: int, ratio: 
                      threads: int, frames: int, warmup: int, onnx: str | None) -> Timing:
     import numpy as np
 
-    from .engine import Engine
-    from .model import ModelConfig
+    from ..engine import Engine
+    from ..model import ModelConfig
 
     torch.set_num_threads(threads)
     if onnx is not None:
-        from .engine.onnx_backend import OnnxBackend
+        from ..engine.onnx_backend import OnnxBackend
 
         backend: object = OnnxBackend(onnx or None, "cpu", threads)
     else:

@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import __version__
-from .atomic import atomic_path
-from .model import MemMatte
-from .weights import WeightsInfo
+from .. import __version__
+from ..atomic import atomic_path
+from ..model import MemMatte
+from ..weights import WeightsInfo
 
 OPSET = 17
 FORMAT = "memmatte-onnx"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .atomic import atomic_path
-from .imageio8 import to_uint8
+from ..atomic import atomic_path
+from ..io.eight_bit import to_uint8
 
 LABELS = ("plate", "alpha", "foreground over checker")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .atomic import atomic_path
-from .protocol.errors import PLATE, MemmatteError
+from ..atomic import atomic_path
+from ..protocol.errors import PLATE, MemmatteError
 
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from .pipeline import Renderer, RenderResult, RenderSettings
+from ..pipeline import Renderer, RenderResult, RenderSettings
 
 PLATE_SPACE = "ACEScg"
 
 
 def sample_plate() -> str:
-    folder = Path(str(resources.files(__package__).joinpath("data", "plate")))
+    folder = Path(str(resources.files("memmatte").joinpath("data", "plate")))
     return str(folder / "bedroom.####.exr")
 
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .protocol import events as ev
-from .protocol.client import WorkerClient
-from .protocol.errors import JobError, WorkerError
-from .protocol.job import Job, job_from_dict, save_job
-from .tomlfile import read_toml
+from ..protocol import events as ev
+from ..protocol.client import WorkerClient
+from ..protocol.errors import JobError, WorkerError
+from ..protocol.job import Job, job_from_dict, save_job
+from ..tomlfile import read_toml
 
 PATH_KEYS = ("input", "output", "alpha_out", "preview", "weights", "ocio")
 

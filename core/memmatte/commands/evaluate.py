@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .contact_sheet import sheet_indices, write_contact_sheet
-from .imageio8 import FrameError, list_frames, read_gray, read_rgb, to_uint8, write_png
-from .engine.push import PushMatter
-from .metrics import ClipScorer, average_clips
+from ..pipeline.contact_sheet import sheet_indices, write_contact_sheet
+from ..io.eight_bit import FrameError, list_frames, read_gray, read_rgb, to_uint8, write_png
+from ..engine.push import PushMatter
+from ..metrics import ClipScorer, average_clips
 
 
 @dataclass
