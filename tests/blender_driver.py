@@ -79,7 +79,7 @@ def main(cfg: dict[str, Any]) -> None:
     image.source = "SEQUENCE"
     image.colorspace_settings.name = cfg["colorspace"]
     node = tree.nodes.new("CompositorNodeMemoryMatte")
-    report["problem_without_source"] = node.problem or "(refresh not run)"
+    report["problem_without_source"] = node.problem
     node.image = image
     node.frame_start = 1
     node.backend, node.device = "onnx", "cpu"
@@ -90,8 +90,15 @@ def main(cfg: dict[str, Any]) -> None:
     plan = settings_mod.plan(node)
     report["settings"] = plan.settings
     report["folder"] = plan.folder
-    report["user_folder"] = bpy.utils.extension_path_user(
-        "bl_ext.user_default.memory_matte", create=False)
+    report["user_folder"] = bpy.utils.extension_path_user(PACKAGE, create=False)
+    results = importlib.import_module(PACKAGE + ".results")
+    node.downsample_ratio = 0.25  # other settings: other results, read from elsewhere
+    report["other_folder"] = settings_mod.plan(node).folder
+    report["other_reads"] = bpy.path.abspath(results.result_node(node).image.filepath)
+    node.downsample_ratio = cfg["ratio"]
+    report["reads"] = bpy.path.abspath(results.result_node(node).image.filepath)
+    report["reader"] = {k: getattr(results.result_node(node), k) for k in (
+        "frame_start", "frame_offset", "frame_duration", "use_auto_refresh")}
 
     step("compute")
     t0 = time.monotonic()
@@ -103,7 +110,7 @@ def main(cfg: dict[str, Any]) -> None:
     report["recompute_status"] = node.status
 
     step("cancel")  # what Esc in the modal operator does, on settings not computed yet
-    other = dict(plan.settings, downsample_ratio=0.25,
+    other = dict(plan.settings, input=cfg["long_plate"], downsample_ratio=1.0,
                  output=os.path.join(cfg["work"], "cancel", "m.####.exr"))
     comp = service.Computation(cfg["python"], other)
     deadline = time.monotonic() + 300

@@ -91,6 +91,7 @@ class MemoryMatteNode(bpy.types.CompositorNodeCustomGroup):
         scene = getattr(context, "scene", None)
         if scene is not None:
             self.frame_start = scene.frame_start
+        refresh(self)
 
     def copy(self, node: Any) -> None:
         if node.node_tree is not None:
