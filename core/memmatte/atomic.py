@@ -1,5 +1,10 @@
 """Nothing half-written: every output goes to a temporary name in its folder, then is renamed.
 
+Durable too: the temporary's bytes are flushed to the disk (``fsync``) before the rename, and
+the folder after it, so a power cut leaves either the old file or the complete new one, never
+a final name over missing data. Whatever the OS refuses on the way (no space left, permission
+denied, read-only file system) is raised as ``SystemFailure`` naming the final file.
+
 This module owns the temporary names: ``.<stem>.<host>-<pid>-<random>.tmp<suffix>``, so a
 later run can tell which final file a temporary belongs to and which process made it, and
 removes only temporaries whose maker is gone (never those of a render still running).
@@ -7,13 +12,20 @@ removes only temporaries whose maker is gone (never those of a render still runn
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # memmatte.protocol imports this module: its errors load when needed
+    from .protocol.errors import SystemFailure
 
 _MARK = ".tmp"
+# fsync of a folder: some file systems (and Windows) cannot, which costs durability, not data.
+_NO_FOLDER_SYNC = (errno.EINVAL, errno.ENOTSUP, errno.EBADF, errno.EACCES, errno.EPERM)
 
 
 def _umask() -> int:
@@ -28,26 +40,76 @@ def owner(pid: int | None = None) -> str:
     return f"{host}-{os.getpid() if pid is None else pid}"
 
 
+def fsync_file(path: str | Path) -> None:
+    """Flush a closed file's bytes to the disk (where a full disk often first says so)."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_folder(folder: str | Path) -> None:
+    """Flush a folder's entries (a rename) to the disk; a no-op where folders cannot be."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        if exc.errno in _NO_FOLDER_SYNC:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_FOLDER_SYNC:
+            raise
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+    """Yield a temporary path beside ``path``; on success fsync it, rename it over ``path``
+    and fsync the folder.
 
-    On any error the temporary file is removed and an existing ``path`` is left as it was.
-    The suffix is kept so that writers choosing a format by extension still work.
+    On any error the temporary file is removed and an existing ``path`` is left as it was;
+    an ``OSError`` of these steps (or of the writer) becomes ``SystemFailure`` naming
+    ``path``. The suffix is kept so that writers choosing a format by extension still work.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{owner()}-",
-                               suffix=f"{_MARK}{path.suffix}", dir=path.parent)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{owner()}-",
+                                   suffix=f"{_MARK}{path.suffix}", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        made = exc.filename is not None and Path(os.fspath(exc.filename)).parent == path.parent
+        raise _failure(exc, path, os.fspath(exc.filename) if made else None) from exc
     try:
         yield Path(tmp)
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
+        fsync_file(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _failure(exc, path, tmp) from exc
         raise
+    try:
+        fsync_folder(path.parent)
+    except OSError as exc:
+        raise _failure(exc, path.parent, None) from exc
+
+
+def _failure(exc: OSError, path: Path, tmp: str | None) -> SystemFailure:
+    from .protocol.errors import from_os_error
+
+    if tmp is not None and exc.filename is not None and os.fspath(exc.filename) == tmp:
+        exc.filename = None  # the user knows the final name, not the temporary's
+    return from_os_error(exc, "cannot write", path)
 
 
 def _parse(name: str) -> tuple[str, str, int] | None:

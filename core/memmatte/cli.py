@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import __version__
-from .protocol.errors import MemmatteError
+from .protocol.errors import BAD_INPUT_CODES, MemmatteError, from_os_error
 from .protocol.settings import RenderSettings, add_options, from_args
 
 
@@ -36,6 +36,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     renderer = Renderer(render_settings(args))
     try:
+        if args.log:  # appended to: never an input frame or an output
+            renderer.refuse_overwrites([("log", args.log)])
         if args.dry_run:
             print("\n".join(renderer.plan_lines()))
             return 0
@@ -301,7 +303,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except errors as exc:
         print(f"memmatte {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        # 2: the input or the options are wrong (do not retry); 1: the run failed (the disk,
+        # permissions, the machine: a retry may succeed).
+        code = getattr(exc, "code", None)
+        return 1 if isinstance(code, str) and code not in BAD_INPUT_CODES else 2
+    except OSError as exc:  # what the OS refused outside memmatte's own file handling
+        print(f"memmatte {args.command}: error: {from_os_error(exc, 'failed')}",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

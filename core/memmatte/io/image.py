@@ -8,6 +8,7 @@ and always goes through a temporary file and a rename (invariant 4). Every failu
 """
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from ..atomic import atomic_path
+from ..protocol.errors import from_os_error
 from ..protocol.settings import EXR_COMPRESSIONS
 from .errors import PlateError
 from .metadata import apply_metadata, carried_metadata, metadata_from_spec
@@ -205,6 +207,11 @@ def read_image(path: str | Path, layer: str | None = None, part: int | None = No
     if p.is_dir():
         raise PlateError("is a folder; give an image file, or a frame pattern such as "
                          "plate.####.exr", path=path_str)
+    try:  # what the OS refuses (permission, I/O error) is said as the OS says it
+        with open(path_str, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise from_os_error(exc, "cannot read", path_str) from exc
     inp = oiio.ImageInput.open(path_str)
     if inp is None:
         raise PlateError(f"not a readable image: {_oiio_error()}", path=path_str)
@@ -337,4 +344,37 @@ def _write(tmp: str, spec: Any, pixels: np.ndarray, path: str) -> None:
     if not (ok and closed):
         # OpenImageIO names the temporary file; the user knows the real one.
         error = (error or _oiio_error(out)).replace(tmp, path)
+        cause = _os_cause(tmp)
+        if cause is not None:
+            raise from_os_error(cause, "cannot write", path) from None
         raise PlateError(f"cannot write: {error}", path=path)
+
+
+# Bytes written to probe why a write failed (more than any writer's buffer).
+_PROBE_BYTES = 1 << 20
+
+
+def _os_cause(tmp: str) -> OSError | None:
+    """Why the OS refused a write that OpenImageIO only calls failed ("File output failed":
+    it drops the OS error number), or None when the OS has no complaint.
+
+    A read-only file system shows in the folder's flags; anything else (no space left, quota,
+    permission, I/O error) the OS says again to a probe write into the same temporary file,
+    which ``atomic_path`` removes either way.
+    """
+    statvfs = getattr(os, "statvfs", None)
+    if statvfs is not None:
+        try:
+            if statvfs(os.path.dirname(tmp) or ".").f_flag & os.ST_RDONLY:
+                return OSError(errno.EROFS, os.strerror(errno.EROFS))
+        except OSError:
+            pass
+    try:
+        with open(tmp, "ab") as fh:
+            fh.write(bytes(_PROBE_BYTES))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        exc.filename = None  # the temporary's name; the caller names the final file
+        return exc
+    return None

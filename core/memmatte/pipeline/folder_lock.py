@@ -21,6 +21,15 @@ def lock_file(folder: Path) -> Path:
     digest = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:24]
     locks = Path(tempfile.gettempdir()) / "memmatte-locks"
     locks.mkdir(exist_ok=True)
+    if os.name == "posix":
+        # Shared by every user of the machine, as the system's temporary folder is (sticky:
+        # nobody removes another's locks); its maker opens it up (older versions did not).
+        st = locks.stat()
+        if st.st_uid == os.getuid() and st.st_mode & 0o1777 != 0o1777:
+            try:
+                os.chmod(locks, 0o1777)
+            except OSError:
+                pass
     return locks / f"{digest}.lock"
 
 
@@ -31,7 +40,10 @@ class FolderLock:
         self._fd: int | None = None
 
     def __enter__(self) -> FolderLock:
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError:  # another user's lock file: flock works on a read-only one
+            self._fd = os.open(self.path, os.O_RDONLY)
         self._lock(exclusive=False, wait=True)
         return self
 

@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from ..protocol.errors import SettingsError
 from ..protocol.settings import RenderSettings
 from .folder_lock import FolderLock
 from .frame_keys import frame_key, static_parts
+from .overwrite import Written, planned_writes, refuse_overwrites
 from .prefetch import Loaded, Prefetcher
 from .source import Source, open_source, select_frames
 from .writer import BackgroundWriter
@@ -138,6 +139,17 @@ class Renderer:
         self.output = self._output_pattern(s.output, "-o/--output")
         self.alpha_output = (self._output_pattern(s.alpha_out, "--alpha-out")
                              if s.alpha_out else None)
+        self.refuse_overwrites()
+
+    def refuse_overwrites(self, extra: Sequence[tuple[str, str | Path]] = ()) -> None:
+        """Refuse, before any work, outputs that would write over an input frame or over
+        each other (``extra``: more (option, path) pairs the caller will write)."""
+        outputs = [("output", self.output)] + (
+            [("alpha_out", self.alpha_output)] if self.alpha_output else [])
+        written = planned_writes(self.frames, outputs, self.settings.preview)
+        written += [Written(option, Path(path)) for option, path in extra]
+        refuse_overwrites([self.source.file_of(f) for f in self.source.frames],
+                          self.settings.input, written)
 
     def _output_pattern(self, text: str, option: str) -> FramePattern:
         pattern = FramePattern.parse(text)

@@ -6,6 +6,8 @@ the bad knob, jump to the bad frame) without parsing text. Every layer's errors 
 """
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,15 @@ WEIGHTS = "weights"  # weights or exported graph that cannot be used
 RUNTIME = "runtime"  # backend or device not available in the worker's Python
 BUSY = "busy"  # an output folder another render holds
 WORKER = "worker"  # the worker process died, hung or broke the protocol
+SYSTEM = "system"  # the OS refused a file operation: disk full, permission, read-only, I/O
 INTERNAL = "internal"  # a bug: the message and the worker's stderr tell more
 
-CODES = (BAD_SETTINGS, BAD_JOB, PLATE, COLOR, WEIGHTS, RUNTIME, BUSY, WORKER, INTERNAL)
+CODES = (BAD_SETTINGS, BAD_JOB, PLATE, COLOR, WEIGHTS, RUNTIME, BUSY, WORKER, SYSTEM, INTERNAL)
+
+# Codes where the job itself is at fault: running it again unchanged cannot help (exit 2).
+# Every other code means the run failed (exit 1): the machine, the disk or a bug; a retry
+# (after freeing space, fixing permissions) may succeed.
+BAD_INPUT_CODES = (BAD_SETTINGS, BAD_JOB, PLATE, COLOR, WEIGHTS, RUNTIME)
 
 
 class MemmatteError(ValueError):
@@ -86,6 +94,78 @@ class JobError(MemmatteError):
     """A job document or request that cannot be run; names the file and the key."""
 
     code = BAD_JOB
+
+
+class SystemFailure(MemmatteError):
+    """The OS refused a file operation; the message says what happened (no space left,
+    permission denied, read-only file system, ...), to which file, and what helps.
+
+    ``errno`` is the OS error number (``errno.ENOSPC`` ...), or None when unknown.
+    """
+
+    code = SYSTEM
+    errno: int | None = None
+
+    def __init__(self, message: str, *, path: str | Path | None = None,
+                 frame: int | None = None, option: str | None = None,
+                 code: str | None = None, errno: int | None = None) -> None:
+        self.errno = errno
+        super().__init__(message, path=path, frame=frame, option=option, code=code)
+
+
+# What each OS error means for a render, and what helps, in words a compositor acts on.
+_OS_WORDS = {
+    errno.ENOSPC: ("no space left on the device",
+                   "free space there (or write elsewhere) and rerun with --resume"),
+    errno.EDQUOT: ("disk quota exceeded",
+                   "free space within the quota (or write elsewhere) and rerun with --resume"),
+    errno.EACCES: ("permission denied", "this user may not do that there"),
+    errno.EPERM: ("operation not permitted", "this user may not do that there"),
+    errno.EROFS: ("read-only file system", "write somewhere writable"),
+    errno.EIO: ("input/output error", "the disk or network share failed; check it and rerun"),
+    errno.ENOENT: ("no such file or folder", ""),
+    errno.ENOTDIR: ("a part of the path is a file, not a folder", ""),
+    errno.EISDIR: ("is a folder, not a file", ""),
+    errno.ENAMETOOLONG: ("file name too long", ""),
+    errno.EMFILE: ("too many open files in this process", ""),
+    errno.ENFILE: ("too many open files on this machine", ""),
+    errno.EFBIG: ("file too large for this file system", ""),
+}
+
+
+def describe_os_error(number: int | None) -> str:
+    """What an OS error number means for a render, its name, and what helps
+    (``os.strerror`` for the rare ones).
+
+    >>> describe_os_error(errno.ENOSPC)
+    'no space left on the device (ENOSPC); free space there (or write elsewhere) and rerun \
+with --resume'
+    """
+    if number is None:
+        return "the operating system refused it"
+    name = errno.errorcode.get(number, str(number))
+    words, advice = _OS_WORDS.get(number) or (os.strerror(number).lower(), "")
+    return f"{words} ({name})" + (f"; {advice}" if advice else "")
+
+
+def from_os_error(exc: OSError, doing: str, path: str | Path | None = None,
+                  frame: int | None = None) -> SystemFailure:
+    """A ``SystemFailure`` for ``exc``: ``doing`` ("cannot write", "cannot read") and what
+    the OS said, naming ``path`` (default: the file the OS named).
+
+    >>> err = from_os_error(OSError(errno.EROFS, "Read-only file system"), "cannot write",
+    ...                     "/mnt/m.1001.exr")
+    >>> str(err).split(":")[:2], err.code
+    (['/mnt/m.1001.exr', ' cannot write'], 'system')
+    """
+    where = path if path is not None else (exc.filename or None)
+    detail = f"{doing}: {describe_os_error(exc.errno)}"
+    # The OS may name another file than the one the user knows (the folder it could not
+    # make, say): keep both.
+    named = exc.filename
+    if named is not None and where is not None and str(named) != str(where):
+        detail += f" (at {named})"
+    return SystemFailure(detail, path=where, frame=frame, errno=exc.errno)
 
 
 class WorkerError(MemmatteError):

@@ -5,18 +5,20 @@ import traceback
 from typing import Any
 
 from ..protocol import errors
-from ..protocol.errors import MemmatteError
+from ..protocol.errors import MemmatteError, from_os_error
 from ..protocol.events import EXIT_BAD_JOB, EXIT_FAILED
 
 
 def error_fields(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, MemmatteError):
         return exc.to_dict()
+    if isinstance(exc, OSError):  # what the OS refused: said as the OS says it
+        return from_os_error(exc, "failed").to_dict()
     # Errors from code that is not ours (OnnxModelError, a reader's ValueError): the
     # message is still the best a host can show; the traceback goes to stderr.
     traceback.print_exc()
-    code = errors.PLATE if isinstance(exc, OSError) else errors.INTERNAL
-    fields: dict[str, Any] = {"code": code, "message": f"{type(exc).__name__}: {exc}"}
+    fields: dict[str, Any] = {"code": errors.INTERNAL,
+                              "message": f"{type(exc).__name__}: {exc}"}
     path = getattr(exc, "filename", None) or getattr(exc, "path", None)
     if path:
         fields["path"] = str(path)
