@@ -122,10 +122,15 @@ def main(cfg: dict[str, Any]) -> None:
                         "total": final.total, "message": final.message}
 
     step("render")
+    # Before the render: the third result is gone, the fourth plate frame is touched (its
+    # result is stale: the key knows the source's mtime); the first two must be reused.
     names = report["computed"]
-    for name in names[len(names) // 2:]:  # frames the render must compute on demand
-        os.remove(os.path.join(plan.folder, name))
-    kept = {n: os.stat(os.path.join(plan.folder, n)).st_mtime_ns for n in names[:len(names) // 2]}
+    os.remove(os.path.join(plan.folder, names[2]))
+    stale = os.path.join(os.path.dirname(cfg["plate_first"]), cfg["last_plate_name"])
+    st = os.stat(stale)
+    os.utime(stale, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    mtimes = {n: os.stat(os.path.join(plan.folder, n)).st_mtime_ns for n in names
+              if os.path.exists(os.path.join(plan.folder, n))}
     set_alpha = compat.set_alpha_node(tree, replace=True)
     tree.links.new(node.outputs["Foreground"], set_alpha.inputs["Image"])
     tree.links.new(node.outputs["Alpha"], set_alpha.inputs["Alpha"])
@@ -141,8 +146,8 @@ def main(cfg: dict[str, Any]) -> None:
     bpy.ops.render.render(animation=True)
     report["render_s"] = round(time.monotonic() - t0, 2)
     report["after_render"] = sorted(os.listdir(plan.folder))
-    report["kept_untouched"] = all(
-        os.stat(os.path.join(plan.folder, n)).st_mtime_ns == t for n, t in kept.items())
+    report["rewritten"] = sorted(n for n in names if os.stat(os.path.join(
+        plan.folder, n)).st_mtime_ns != mtimes.get(n))
     report["rendered"] = sorted(os.listdir(cfg["out"]))
     report["ocio"] = compat.ocio_config_path()
 

@@ -146,7 +146,8 @@ def test_the_node_computes_cancels_and_renders_like_memmatte_render(
     cfg = {"zip": str(extension_zip), "python": onnx_python,
            "plate_first": str(plate / f"bedroom.{FRAMES[0]}.exr"), "colorspace": "ACEScg",
            "ratio": RATIO, "work": str(tmp_path), "out": str(out), "frames": len(FRAMES),
-           "long_plate": demo_pattern, "report": str(tmp_path / "report.json"),
+           "long_plate": demo_pattern, "last_plate_name": f"bedroom.{FRAMES[-1]}.exr",
+           "report": str(tmp_path / "report.json"),
            "picture": str(picture) if version == "5.0.1" else ""}
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "OCIO")}
@@ -197,8 +198,9 @@ def test_the_node_computes_cancels_and_renders_like_memmatte_render(
     assert cancel["state"] == "cancelled" and 1 <= len(cancel["written"]) < cancel["total"]
     assert all((tmp_path / "cancel" / f"m.{f}.exr").is_file() for f in cancel["written"])
 
-    # The render computed the removed frames on demand and left the others alone.
-    assert report["after_render"] == report["computed"] and report["kept_untouched"]
+    # The render computed the missing and the stale frame on demand, reused the others.
+    assert report["after_render"] == report["computed"]
+    assert report["rewritten"] == ["matte.1003.exr", "matte.1004.exr"]
     assert report["rendered"] == [f"render_{i:04d}.exr" for i in range(1, 5)]
 
     # Pixels: the same as memmatte render, brought to Blender's scene-linear space.
