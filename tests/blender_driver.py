@@ -183,6 +183,9 @@ def picture(tree: Any, compat: Any, node: Any, scene: Any, path: str) -> None:
         fmt.media_type = "IMAGE"
     fmt.file_format, fmt.color_mode, fmt.color_depth = "PNG", "RGB", "8"
     scene.view_settings.view_transform = "Standard"
+    for name in dir(scene.render):  # no date or render time in the file: same bytes each run
+        if name.startswith("use_stamp_"):
+            setattr(scene.render, name, False)
     scene.frame_set(1)
     scene.render.filepath = path
     bpy.ops.render.render(write_still=True)

@@ -26,6 +26,7 @@ from .plates import DEMO_PLATE
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = REPO / "plugin" / "blender" / "memory_matte"
 BUILD = REPO / "installers" / "blender" / "build_extension.py"
+SETUP = REPO / "installers" / "blender" / "setup_runtime.py"
 DRIVER = Path(__file__).with_name("blender_driver.py")
 PICTURE = REPO / "docs" / "blender_memory_matte.png"
 VERSIONS = {"5.0.1": "5.0", "4.5.15": "4.5"}  # bpy from PyPI -> its data folder
@@ -77,6 +78,16 @@ def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for frame in FRAMES:
         shutil.copy2(DEMO_PLATE / f"bedroom.{frame}.exr", folder / f"bedroom.{frame}.exr")
     return folder
+
+
+@pytest.fixture(scope="module")
+def installed_runtime(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A runtime made the way the README says (ONNX Runtime, no torch): (python, output)."""
+    venv = tmp_path_factory.mktemp("runtime") / "venv"
+    done = subprocess.run([sys.executable, str(SETUP), str(venv)], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return str(venv / "bin" / "python"), done.stdout
 
 
 def read(path: Path) -> np.ndarray:
@@ -135,15 +146,35 @@ def test_the_zip_carries_the_vendored_protocol_and_passes_blenders_validator(
     assert refused.returncode != 0 and "license" in (refused.stdout + refused.stderr)
 
 
+def test_setup_runtime_makes_a_torch_free_runtime_and_says_what_a_python_lacks(
+        installed_runtime: tuple[str, str]) -> None:
+    python, said = installed_runtime
+    assert f"Runtime Python for the Memory Matte preferences:\n  {python}" in said
+    assert "onnx 1." in said and "torch: not available" in said
+    caps = subprocess.run([python, "-m", "memmatte.worker", "--capabilities"],
+                          capture_output=True, text=True, timeout=300)
+    assert '"onnx":{"available":true' in caps.stdout.replace(" ", "")
+    no_torch = subprocess.run([python, "-c", "import torch"], capture_output=True)
+    assert no_torch.returncode != 0
+    # A Python without memmatte (Blender's own, say) is refused with the fix.
+    plain = subprocess.run([sys.executable, str(SETUP), "--check",
+                            str(bpy_python("4.5.15"))], capture_output=True, text=True,
+                           timeout=300)
+    assert plain.returncode != 0 and "is not a memmatte runtime" in plain.stderr
+    assert "setup_runtime.py VENV" in plain.stderr
+
+
 # -- in Blender ------------------------------------------------------------------------------
 @pytest.mark.parametrize("version", list(VERSIONS))
 def test_the_node_computes_cancels_and_renders_like_memmatte_render(
         version: str, extension_zip: Path, plate: Path, onnx_python: str, demo_pattern: str,
-        tmp_path: Path) -> None:
+        installed_runtime: tuple[str, str], tmp_path: Path) -> None:
+    # 5.0 runs on the runtime setup_runtime.py made, 4.5 on make's .venv-onnx.
+    runtime = installed_runtime[0] if version == "5.0.1" else onnx_python
     out = tmp_path / "render"
     out.mkdir()
     picture = tmp_path / "picture.png"
-    cfg = {"zip": str(extension_zip), "python": onnx_python,
+    cfg = {"zip": str(extension_zip), "python": runtime,
            "plate_first": str(plate / f"bedroom.{FRAMES[0]}.exr"), "colorspace": "ACEScg",
            "ratio": RATIO, "work": str(tmp_path), "out": str(out), "frames": len(FRAMES),
            "long_plate": demo_pattern, "last_plate_name": f"bedroom.{FRAMES[-1]}.exr",
