@@ -37,6 +37,44 @@ def install(zip_path: str) -> Any:
     return importlib.import_module(PACKAGE)
 
 
+class Layout:
+    """Stands in for ``bpy.types.UILayout`` (none exists without a window): records what is
+    drawn and checks that every property and operator drawn exists."""
+
+    def __init__(self, calls: list[str] | None = None) -> None:
+        self.calls = [] if calls is None else calls
+        self.enabled = True
+
+    def _sub(self, *args: Any, **kw: Any) -> Layout:
+        return Layout(self.calls)
+
+    row = column = box = _sub
+
+    def prop(self, data: Any, name: str, **kw: Any) -> None:
+        assert name in data.bl_rna.properties, f"no property {name} on {data}"
+        self.calls.append(f"prop:{name}")
+
+    def template_ID(self, data: Any, name: str, **kw: Any) -> None:
+        assert name in data.bl_rna.properties, f"no property {name}"
+        opener = kw.get("open", "")
+        if opener:
+            module, op = opener.split(".")
+            assert hasattr(getattr(bpy.ops, module), op), opener
+        self.calls.append(f"template_ID:{name}")
+
+    def operator(self, idname: str, **kw: Any) -> Any:
+        module, op = idname.split(".")
+        getattr(getattr(bpy.ops, module), op).get_rna_type()  # raises if unknown
+        self.calls.append(f"operator:{idname}")
+        return type("Props", (), {})()
+
+    def label(self, text: str = "", **kw: Any) -> None:
+        self.calls.append(f"label:{text}")
+
+    def progress(self, **kw: Any) -> None:
+        self.calls.append("progress")
+
+
 def fresh_tree(compat: Any) -> Any:
     scene = bpy.context.scene
     tree = compat.compositor_tree(scene)
@@ -99,6 +137,16 @@ def main(cfg: dict[str, Any]) -> None:
     report["reads"] = bpy.path.abspath(results.result_node(node).image.filepath)
     report["reader"] = {k: getattr(results.result_node(node), k) for k in (
         "frame_start", "frame_offset", "frame_duration", "use_auto_refresh")}
+
+    step("draw")
+    ui = importlib.import_module(PACKAGE + ".ui")
+    drawn = Layout()
+    ui.draw_node(node, bpy.context, drawn, sidebar=True)
+    node.source_type = "CLIP"
+    ui.draw_node(node, bpy.context, drawn)
+    node.source_type = "IMAGE"
+    ui.draw_preferences(prefs, bpy.context, drawn)
+    report["drawn"] = drawn.calls
 
     step("compute")
     t0 = time.monotonic()

@@ -220,6 +220,14 @@ def test_the_node_computes_cancels_and_renders_like_memmatte_render(
     assert report["reader"] == {"frame_start": 1, "frame_offset": 1000, "frame_duration": 4,
                                 "use_auto_refresh": True}
 
+    # The node's buttons and the preferences draw only knobs and operators that exist.
+    drawn = report["drawn"]
+    for call in ("template_ID:image", "template_ID:clip", "prop:name", "prop:backend",
+                 "prop:downsample_ratio", "prop:weights", "operator:memmatte.compute",
+                 "prop:python", "operator:memmatte.check_runtime"):
+        assert call in drawn, (call, drawn)
+    assert any(c.startswith("label:memmatte 0.1.0 on Python") for c in drawn)
+
     # Computed through the worker; a second compute reuses every frame.
     assert report["compute"] == ["FINISHED"] and report["progress"] == 1.0
     assert report["computed"] == [f"matte.{f}.exr" for f in FRAMES]

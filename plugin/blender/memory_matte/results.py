@@ -51,10 +51,12 @@ def point_at(node: Any, plan: Plan | None) -> None:
         reader.image = image
     if image.colorspace_settings.name != plan.source.colorspace:
         image.colorspace_settings.name = plan.source.colorspace
-    reader.frame_start = node.frame_start
-    reader.frame_offset = plan.source.first - 1
-    reader.frame_duration = len(plan.source.frames)
-    reader.use_auto_refresh = True
+    # Assigned only when different: a render handler calls this every frame.
+    wanted = {"frame_start": node.frame_start, "frame_offset": plan.source.first - 1,
+              "frame_duration": len(plan.source.frames), "use_auto_refresh": True}
+    for name, value in wanted.items():
+        if getattr(reader, name) != value:
+            setattr(reader, name, value)
 
 
 def _image_for(path: str, colorspace: str) -> Any:
