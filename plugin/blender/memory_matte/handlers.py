@@ -49,6 +49,9 @@ def ensure_frame(node: Any, scene_frame: int) -> dict[str, Any] | None:
         return None
     python = runtime_python(preferences())
     if not python and os.path.isfile(p.output_file(frame)):
+        # No runtime to ask (a render node without one): use what is there, and say so.
+        print(f"Memory Matte: {node.name}: no runtime Python set; frame {frame} is used as "
+              "computed earlier, without checking its cache key", file=sys.stderr)
         return {"event": "unchecked", "frame": frame, "path": p.output_file(frame)}
     answer = SERVICE.render_frame(python, p.settings, frame)
     refresh(node)

@@ -8,9 +8,9 @@ from typing import Any
 import bpy
 
 from . import results, ui
+from .mm import errors
 from .settings import plan
 from .source import SourceError
-from .mm import errors
 
 
 def _refresh(self: Any, context: Any) -> None:

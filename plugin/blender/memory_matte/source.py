@@ -40,7 +40,8 @@ def sequence_pattern(path: str) -> tuple[str, re.Pattern[str]]:
         raise SourceError(f"{path}: a sequence's file name needs a frame number")
     head, digits, tail = name[:m.start()], m.group(1), name[m.end():]
     pattern = os.path.join(folder, head + "#" * len(digits) + tail)
-    regex = re.compile(re.escape(head) + r"(\d{%d,})" % len(digits) + re.escape(tail) + "$")
+    digits_re = r"(\d{" + str(len(digits)) + r",})"  # at least as many digits (1001 .. 10001)
+    regex = re.compile(re.escape(head) + digits_re + re.escape(tail) + "$")
     return pattern, regex
 
 
