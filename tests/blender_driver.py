@@ -147,6 +147,16 @@ def main(cfg: dict[str, Any]) -> None:
     node.source_type = "IMAGE"
     ui.draw_preferences(prefs, bpy.context, drawn)
     report["drawn"] = drawn.calls
+    menu = compat.add_menu()
+    report["menu"] = menu.__name__
+    report["in_menu"] = ui.draw_add_menu in getattr(menu.draw, "_draw_funcs", ())
+
+    step("clip")  # a Movie Clip of the same sequence names the same input
+    node.clip = bpy.data.movieclips.load(cfg["plate_first"])
+    node.source_type = "CLIP"
+    report["clip"] = {"source": node.clip.source, "problem": node.problem,
+                      "input": settings_mod.plan(node).settings["input"]}
+    node.source_type = "IMAGE"
 
     step("compute")
     t0 = time.monotonic()

@@ -228,6 +228,10 @@ def test_the_node_computes_cancels_and_renders_like_memmatte_render(
         assert call in drawn, (call, drawn)
     assert any(c.startswith("label:memmatte 0.1.0 on Python") for c in drawn)
 
+    assert report["menu"] == "NODE_MT_category_compositor_keying" and report["in_menu"]
+    assert report["clip"] == {"source": "SEQUENCE", "problem": "",
+                              "input": str(plate / "bedroom.####.exr")}
+
     # Computed through the worker; a second compute reuses every frame.
     assert report["compute"] == ["FINISHED"] and report["progress"] == 1.0
     assert report["computed"] == [f"matte.{f}.exr" for f in FRAMES]

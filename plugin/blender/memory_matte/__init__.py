@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import bpy
 
-from . import handlers, node, operators, preferences, ui
+from . import compat, handlers, node, operators, preferences, ui
 
 CLASSES = (preferences.MemoryMattePreferences, node.MemoryMatteNode, *operators.CLASSES)
-
-
-def _add_menu() -> object | None:
-    return getattr(bpy.types, "NODE_MT_add", None)
 
 
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
-    menu = _add_menu()
+    menu = compat.add_menu()
     if menu is not None:
         menu.append(ui.draw_add_menu)
     handlers.register()
@@ -30,7 +26,7 @@ def register() -> None:
 
 def unregister() -> None:
     handlers.unregister()
-    menu = _add_menu()
+    menu = compat.add_menu()
     if menu is not None:
         menu.remove(ui.draw_add_menu)
     for cls in reversed(CLASSES):

@@ -86,3 +86,9 @@ def progress(layout: Any, factor: float, text: str) -> None:
 def user_folder(package: str) -> str:
     """The extension's own user folder: kept across upgrades of the extension."""
     return bpy.utils.extension_path_user(package, create=True)
+
+
+def add_menu() -> Any:
+    """The compositor's Add > Keying menu (4.x and 5.0), else the whole Add menu."""
+    return getattr(bpy.types, "NODE_MT_category_compositor_keying", None) or \
+        getattr(bpy.types, "NODE_MT_add", None)
