@@ -69,6 +69,9 @@ def main() -> int:
     parser.add_argument("--candidate", type=named, required=True)
     parser.add_argument("--incumbent", type=named, required=True)
     parser.add_argument("--also", type=named, action="append", default=[])
+    parser.add_argument("--must-beat", action="append", default=[], metavar="NAME",
+                        help="also gate against NAME (e.g. the conversion), as well as "
+                             "the incumbent")
     parser.add_argument("--read-out-zeroed", action="append", default=[], metavar="NAME")
     parser.add_argument("--clips", nargs="+", help="clip folders to score (default: all)")
     parser.add_argument("--max-frames", type=int, default=60)
@@ -85,19 +88,23 @@ def main() -> int:
         models[f"{name}-readout0"], ids[f"{name}-readout0"] = zeroed(models[name]), ids[name]
     clips = load_clips(args.labels, args.clips, args.max_frames)
     rows = table(clips, {n: model_matter(m) for n, m in models.items()})
-    verdict = gate(rows, args.candidate[0], args.incumbent[0])
+    verdicts = [gate(rows, args.candidate[0], name)
+                for name in dict.fromkeys([args.incumbent[0], *args.must_beat])]
     print_table(rows, list(models))
-    print(verdict.describe())
+    for verdict in verdicts:
+        print(verdict.describe())
+    passed = all(v.passed for v in verdicts)
     if args.json:
         doc = {"clips": {c.name: {"frames": len(c.frames), "size": list(c.size)}
                          for c in clips},
                "weights": ids, "candidate": args.candidate[0],
-               "incumbent": args.incumbent[0], "passed": verdict.passed,
-               "failures": verdict.failures, "rows": rows,
+               "incumbent": args.incumbent[0], "must_beat": [v.incumbent for v in verdicts],
+               "passed": passed, "failures": [f for v in verdicts for f in v.failures],
+               "rows": rows,
                "overall": {n: overall(rows, n) for n in ["teacher", *models]}}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
-    return 0 if verdict.passed else 1
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
