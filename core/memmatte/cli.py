@@ -149,11 +149,18 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .commands.export_onnx import export_onnx
     from .weights import load_weights
 
     model, info = load_weights(args.weights, memory=args.memory)
-    path = export_onnx(model, info, args.out)
+    if args.format == "cattery":
+        from .commands.export_cattery import cattery_steps, export_cattery
+
+        path = export_cattery(model, info, args.out, args.downsample_ratio)
+        print(cattery_steps(path))
+    else:
+        from .commands.export_onnx import export_onnx
+
+        path = export_onnx(model, info, args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) from {info.path} "
           f"(weights id {info.weights_id})")
     return 0
@@ -269,9 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_label)
 
-    p = sub.add_parser("export", help="the network as an ONNX graph for ONNX Runtime")
-    p.add_argument("--format", choices=("onnx",), default="onnx")
-    p.add_argument("-o", "--out", type=Path, required=True, help="the .onnx file to write")
+    p = sub.add_parser("export", help="the network as an ONNX graph for ONNX Runtime, or a "
+                       "TorchScript model for Nuke's Cattery (--format cattery)")
+    p.add_argument("--format", choices=("onnx", "cattery"), default="onnx")
+    p.add_argument("-o", "--out", type=Path, required=True,
+                   help="the .onnx (or, for cattery, .pt) file to write")
+    p.add_argument("--downsample-ratio", type=float, default=0.0,
+                   help="cattery: the model's default ratio (0: auto, long side ~512 px); "
+                        "a knob in Nuke")
     p.add_argument("--weights", type=Path, default=None,
                    help="weights file (default: the weights shipped in the package)")
     p.add_argument("--memory", choices=("attention", "none"), default=None,
