@@ -6,16 +6,28 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class BackgroundWriter:
-    """At most ``pending`` writes in flight; the first error is raised on the next call."""
+    """At most ``pending`` writes in flight; the first error is raised on the next call.
+
+    Only the first: the writes already queued behind a failed one usually fail the same way
+    (a full disk), and ``close()`` in a ``finally`` must not hide the frame that failed first
+    behind a later one's error.
+    """
 
     def __init__(self, pending: int = 2) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memmatte-write")
         self._pending = pending
         self._futures: list[Future[None]] = []
+        self._raised = False
 
     def _reap(self, keep: int) -> None:
         while len(self._futures) > keep:
-            self._futures.pop(0).result()  # re-raises a failed write
+            future = self._futures.pop(0)
+            try:
+                future.result()  # re-raises a failed write
+            except BaseException:
+                if not self._raised:
+                    self._raised = True
+                    raise
 
     def submit(self, job: Callable[[], None]) -> None:
         self._reap(self._pending - 1)
