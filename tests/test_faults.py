@@ -440,7 +440,7 @@ class Payload:
         return (exec, (f"open({self.marker!r}, 'w').write('unpickled')",))
 
 
-def test_a_pickle_given_as_weights_never_executes(tmp_path: Path) -> None:
+def test_pickled_truncated_or_random_weights_are_refused_and_never_executed(tmp_path: Path) -> None:
     import torch
 
     marker = tmp_path / "EXECUTED"
@@ -451,6 +451,13 @@ def test_a_pickle_given_as_weights_never_executes(tmp_path: Path) -> None:
         files[name].write_bytes(raw)
     files["evil.pth"] = tmp_path / "evil.pth"
     torch.save({"state_dict": Payload(marker)}, files["evil.pth"])  # a torch zip checkpoint
+    from memmatte.weights import default_weights_path
+
+    shipped = Path(default_weights_path()).read_bytes()
+    files["cut.safetensors"] = tmp_path / "cut.safetensors"
+    files["cut.safetensors"].write_bytes(shipped[:len(shipped) // 2])  # truncated
+    files["noise.safetensors"] = tmp_path / "noise.safetensors"
+    files["noise.safetensors"].write_bytes(np.random.default_rng(0).bytes(65536))
     pickle.loads(raw)  # the payload works: unpickling does write the marker
     assert marker.exists()
     marker.unlink()
@@ -462,6 +469,10 @@ def test_a_pickle_given_as_weights_never_executes(tmp_path: Path) -> None:
          str(files["evil.safetensors"])],
         ["render", plate, "-o", str(tmp_path / "m.exr"), "--backend", "onnx", "--weights",
          str(files["evil.onnx"])],
+        ["render", plate, "-o", str(tmp_path / "m.exr"), "--weights",
+         str(files["cut.safetensors"])],
+        ["render", plate, "-o", str(tmp_path / "m.exr"), "--weights",
+         str(files["noise.safetensors"])],
         ["info", str(files["evil.pth"])],
         ["convert", "torchvision", str(files["evil.pth"]), "-o", str(tmp_path / "w.safetensors")],
     ]
