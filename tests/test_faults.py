@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from memmatte.cli import main
 from memmatte.io import write_image
 from memmatte.pipeline import RenderSettings, render
@@ -486,7 +485,7 @@ def test_pickled_truncated_or_random_weights_are_refused_and_never_executed(tmp_
     assert codes == [2] * len(commands), (codes, run.stderr)
     lines = [line for line in run.stderr.splitlines() if ": error: " in line]
     assert len(lines) == len(commands), run.stderr
-    for line, command in zip(lines, commands):
+    for line, command in zip(lines, commands, strict=True):
         named = command[command.index("--weights") + 1] if "--weights" in command else \
             command[1 if command[0] == "info" else 2]
         assert named in line, line
