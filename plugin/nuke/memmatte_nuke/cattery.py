@@ -46,5 +46,7 @@ def make_cat(torchscript: str, cat: str) -> str:
         raise FileNotFoundError(f"no TorchScript model at {torchscript}: run 'memmatte export "
                                 "--format cattery -o ...' first")
     node = creator(torchscript, cat)
-    node["createCatFile"].execute()
+    button = node["createCatFile"]
+    assert isinstance(button, nuke.Script_Knob)
+    button.execute()
     return cat

@@ -188,8 +188,8 @@ class Job:
                           message=f"done: {len(written)} computed, "
                                   f"{len(self.progress.skipped)} reused")
             else:
-                text = (self.progress.error or {}).get("message") or msg.get("error")
-                self._set(state="failed", message=f"failed: {text}")
+                why = (self.progress.error or {}).get("message") or msg.get("error")
+                self._set(state="failed", message=f"failed: {why}")
 
     def _show(self, task: Any) -> None:
         p = self.progress

@@ -13,11 +13,13 @@ their cache key matches.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from typing import Any
 
 import nuke
-from memmatte.protocol import BACKENDS, RenderSettings, SettingsError, errors, parse_frames
+from memmatte.protocol import BACKENDS, KEYS, RenderSettings, SettingsError, errors, parse_frames
+from memmatte.protocol.settings import flag_of
 
 from . import jobs, scriptcolour, source
 
@@ -125,11 +127,14 @@ def cache_folder(node: nuke.Node) -> str:
 
 def request(node: nuke.Node) -> tuple[dict[str, Any], source.Source, list[int]]:
     """The render settings the knobs say (validated), the plate, and the frames."""
-    if node.input(0) is None:
+    up = node.input(0)
+    if up is None:
         raise SettingsError("connect the node's input to a plate", option="input")
-    text = _text(node, "frame_range").strip() or f"{node.input(0).firstFrame()}-" \
-        f"{node.input(0).lastFrame()}"
-    frames = parse_frames(text, SettingsError)
+    text = _text(node, "frame_range").strip() or f"{up.firstFrame()}-{up.lastFrame()}"
+    try:
+        frames = parse_frames(text, SettingsError)
+    except SettingsError as exc:
+        raise SettingsError(exc.detail, option="frames") from None
     shot_start = int(node["shot_start"].value())
     if frames[0] < shot_start:
         raise SettingsError(f"frame range {text} starts before the shot start {shot_start}",
@@ -205,8 +210,23 @@ def show(node_name: str, progress: jobs.Progress) -> None:
     _status(node, progress.line())
     if progress.finished and progress.state != "failed":
         load_result(node)
-    elif progress.state == "failed" and progress.error.get("option") in KNOB_OF:
-        _status(node, f"{progress.line()} (knob: {KNOB_OF[progress.error['option']]})")
+    elif progress.state == "failed":
+        option = failed_option(progress.error)
+        if option in KNOB_OF:
+            _status(node, f"{progress.line()} (knob: {KNOB_OF[option]})")
+
+
+def failed_option(error: dict[str, Any]) -> str | None:
+    """The setting an error is about: its ``option``, or the first option flag its message
+    names (some runtime errors say "for --colorspace" without the field)."""
+    option = error.get("option")
+    if isinstance(option, str):
+        return option
+    message = str(error.get("message", ""))
+    for key in KEYS:
+        if re.search(re.escape(flag_of(key)) + r"\b", message):
+            return key
+    return None
 
 
 def load_result(node: nuke.Node) -> None:
@@ -232,7 +252,9 @@ def load_result(node: nuke.Node) -> None:
     if not same:
         read["colorspace"].setValue(space)
         read["premultiplied"].setValue(True)
-    read["reload"].execute()
+    reload = read["reload"]
+    assert isinstance(reload, nuke.Script_Knob)
+    reload.execute()
 
 
 def _status(node: nuke.Node, text: str) -> None:

@@ -65,9 +65,9 @@ class JobsPanel(QtWidgets.QWidget):
                     self.table.setItem(row, col, item)
                 if item.text() != text:
                     item.setText(text)
-            bar = self.table.cellWidget(row, 2)
-            if isinstance(bar, QtWidgets.QProgressBar):
-                bar.setValue(int(100 * progress.fraction) if progress is not None else 0)
+            cell = self.table.cellWidget(row, 2)
+            if isinstance(cell, QtWidgets.QProgressBar):
+                cell.setValue(int(100 * progress.fraction) if progress is not None else 0)
 
     def row_state(self, row: int) -> tuple[str, str, int, str]:
         """(node, state, percent, message) of a row, as shown."""

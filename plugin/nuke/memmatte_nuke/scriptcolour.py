@@ -39,9 +39,9 @@ def colour_spaces(root: nuke.Node | None = None) -> list[str]:
     """The names the working-space knob offers (families stripped), in the config's order."""
     root = root or nuke.root()
     knob = root.knob("workingSpaceLUT")
-    if knob is None:
+    if not isinstance(knob, nuke.Enumeration_Knob):
         return []
-    names = [plain_name(str(v)) for v in nuke.colorspaces.getColorspaceList(knob)]
+    names = [plain_name(str(v)) for v in knob.values()]
     return list(dict.fromkeys(n for n in names if n))
 
 

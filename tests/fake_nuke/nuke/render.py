@@ -118,6 +118,8 @@ def write(node: Any, frame: int) -> None:
     spec.x, spec.y = img.x, img.y
     spec.full_x, spec.full_y, spec.full_width, spec.full_height = img.full
     spec.attribute("compression", "zip")
+    if node["metadata"].value() == "no metadata":
+        spec.attribute("DateTime", "")  # otherwise the writer stamps the time (capDate)
     out = oiio.ImageOutput.create(path)
     assert out is not None, oiio.geterror()
     out.open(path, spec)
