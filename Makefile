@@ -16,6 +16,10 @@ TEACHER := $(TEACHER_DIR)/rvm_mobilenetv3_fp32.onnx
 BPY_VERSIONS := 5.0.1 4.5.15
 BPY_STAMPS := $(foreach v,$(BPY_VERSIONS),.venv-bpy-$(v)/.installed)
 
+# PySide2 5.13.2 (the newest for Python 3.11): the Nuke 13-15 branch of the Qt shim is
+# built in it by tests/test_nuke_panel.py.
+PYSIDE2_STAMP := .venv-pyside2/.installed
+
 .PHONY: demo test lint venv teacher clean bpy blender-extension
 
 venv: $(STAMP)
@@ -60,6 +64,12 @@ bpy: $(BPY_STAMPS)
 blender-extension: .venv-bpy-5.0.1/.installed
 	$(PYTHON) installers/blender/build_extension.py -o dist
 
+$(PYSIDE2_STAMP):
+	rm -rf .venv-pyside2
+	$(PYTHON) -m venv .venv-pyside2
+	.venv-pyside2/bin/pip install -q PySide2==5.13.2
+	touch $@
+
 demo: $(STAMP)
 	$(BIN)/memmatte demo --out demo_out
 
@@ -67,10 +77,13 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check core/memmatte/protocol
 	$(BIN)/mypy --strict --python-version 3.10 core/memmatte/protocol
+	# The Nuke adapter against the types-nuke stubs (Nuke's Python is 3.10 from Nuke 15).
+	MYPYPATH=plugin/nuke $(BIN)/mypy --strict --python-version 3.10 plugin/nuke/memmatte_nuke \
+		plugin/nuke/init.py plugin/nuke/menu.py
 
-test: lint $(STAMP) $(ONNX_STAMP) $(TEACHER) $(BPY_STAMPS)
+test: lint $(STAMP) $(ONNX_STAMP) $(TEACHER) $(BPY_STAMPS) $(PYSIDE2_STAMP)
 	MEMMATTE_RVM_ONNX=$(abspath $(TEACHER)) MEMMATTE_ONNX_PYTHON=$(abspath $(ONNX_VENV))/bin/python \
 		$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(ONNX_VENV) .venv-bpy-* .cache demo_out
+	rm -rf $(VENV) $(ONNX_VENV) .venv-bpy-* .venv-pyside2 .cache demo_out
