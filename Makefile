@@ -78,6 +78,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check core/memmatte/protocol
 	$(BIN)/mypy --strict --python-version 3.10 core/memmatte/protocol
 	# The Nuke adapter against the types-nuke stubs (Nuke's Python is 3.10 from Nuke 15).
+	$(BIN)/ruff check plugin/nuke
 	MYPYPATH=plugin/nuke $(BIN)/mypy --strict --python-version 3.10 plugin/nuke/memmatte_nuke \
 		plugin/nuke/init.py plugin/nuke/menu.py
 

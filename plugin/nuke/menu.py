@@ -1,6 +1,5 @@
 """memmatte for Nuke: the UI (GUI sessions only): a Nodes menu entry and the jobs panel."""
-import nuke
-
 import memmatte_nuke.menus
+import nuke
 
 memmatte_nuke.menus.install(nuke)

@@ -46,13 +46,13 @@ class JobsPanel(QtWidgets.QWidget):
         names = [n.fullName() for n in nodes]
         if names != self.names:
             self.table.setRowCount(len(names))
-            for row, name in enumerate(names):
+            for row in range(len(names)):
                 bar = QtWidgets.QProgressBar(self.table)
                 bar.setRange(0, 100)
                 self.table.setCellWidget(row, 2, bar)
             self.names = names
         readonly = flags(QtCore.Qt.ItemFlag.ItemIsSelectable, QtCore.Qt.ItemFlag.ItemIsEnabled)
-        for row, (name, n) in enumerate(zip(names, nodes)):
+        for row, (name, n) in enumerate(zip(names, nodes, strict=True)):
             job = jobs.JOBS.get(name)
             progress = job.progress if job is not None else None
             state = progress.state if progress is not None else "idle"
