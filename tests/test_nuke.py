@@ -340,3 +340,36 @@ def test_mypy_strict_checks_the_plugin_against_the_nuke_stubs(tmp_path: Path) ->
     wrong = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, timeout=300,
                            env=env, cwd=tmp_path)
     assert wrong.returncode == 1 and "execute" in wrong.stdout, wrong.stdout
+
+
+def test_install_copies_the_plugin_with_the_protocol_vendored(tmp_path: Path) -> None:
+    """Installed into a ~/.nuke, the plugin loads in a Python that has no memmatte at all."""
+    dest = tmp_path / "dot_nuke"
+    dest.mkdir()
+    (dest / "init.py").write_text("import nuke\nnuke.pluginAddPath('other')\n")
+    for _ in range(2):  # twice: the hook is added once
+        done = subprocess.run([sys.executable, str(PLUGIN / "install.py"), "--dest", str(dest)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    assert (dest / "init.py").read_text().count("pluginAddPath(\"memmatte\")") == 1
+    target = dest / "memmatte"
+    assert (target / "vendor" / "memmatte" / "protocol" / "client.py").is_file()
+    assert not (target / "vendor" / "memmatte" / "engine").exists()
+    code = f"""
+import os, sys, json
+sys.path[:] = [p for p in sys.path if "site-packages" not in p]
+sys.path.insert(0, {str(FAKE)!r})
+import nuke
+from nuke import fake
+fake.new_script(spaces=["ACEScg"])
+os.chdir({str(dest)!r})
+init = os.path.join({str(target)!r}, "init.py")
+exec(open(init).read(), {{"__file__": init}})
+import memmatte_nuke.node as mm, memmatte.protocol
+mm.create(selected=False)
+print(json.dumps(memmatte.protocol.__file__))
+"""
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": ""})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]).startswith(str(target / "vendor"))
