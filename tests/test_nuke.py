@@ -195,10 +195,12 @@ def test_a_range_after_the_shot_start_renders_two_frames_of_pre_roll(
 
 
 def test_cancel_from_the_progress_task_stops_after_the_frame_in_hand(
-        tmp_path: Path, plate_copy: str) -> None:
+        tmp_path: Path, demo_pattern: str, monkeypatch: pytest.MonkeyPatch) -> None:
     script()
-    read = nuke.nodes.Read(file=plate_copy, first=1001, last=1006, colorspace="ACEScg")
-    node = matte_node(read, tmp_path / "cache", frames="1001-1006")
+    monkeypatch.setattr(jobs, "POLL", 0.005)  # the watcher looks at the button often
+    read = nuke.nodes.Read(file=demo_pattern, first=1001, last=1010, colorspace="ACEScg")
+    node = matte_node(read, tmp_path / "cache", frames="1001-1010")
+    node["downsample_ratio"].setValue(1.0)  # slower frames: the click lands mid-range
     job = press_process(node)
 
     def press_cancel_after_a_frame() -> bool:
@@ -211,7 +213,7 @@ def test_cancel_from_the_progress_task_stops_after_the_frame_in_hand(
     assert not fake.violations
     assert job.progress.state == "cancelled", job.progress.message
     written = job.progress.written
-    assert 1 <= len(written) < 6
+    assert 1 <= len(written) < 10
     folder = Path(mm.cache_folder(node)) / "matte"
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
         f"matte.{f}.exr" for f in written]

@@ -74,6 +74,8 @@ def pump(until: Callable[[], bool] = lambda: False, timeout: float = 120.0) -> i
         if reply is not None:
             reply[0].append(result)
             reply[1].set()
+        if main_queue.empty() and until():
+            return ran
 
 
 def drain() -> None:
