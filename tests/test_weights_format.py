@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from memmatte.model import MemMatte, ModelConfig
+from memmatte.protocol.errors import SystemFailure
 from memmatte.weights import (WeightsError, default_weights_path, load_weights, read_info,
                               save_weights)
 from memmatte.weights import format as wformat
@@ -254,7 +255,7 @@ def test_failed_save_leaves_existing_file_untouched(model: MemMatte, tmp_path: P
         raise OSError("disk full")
 
     monkeypatch.setattr(wformat, "save_file", broken_save_file)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(SystemFailure, match="model.safetensors: cannot write: disk full"):
         save_weights(randomised(seed=1), path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]

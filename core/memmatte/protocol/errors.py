@@ -159,7 +159,9 @@ def from_os_error(exc: OSError, doing: str, path: str | Path | None = None,
     (['/mnt/m.1001.exr', ' cannot write'], 'system')
     """
     where = path if path is not None else (exc.filename or None)
-    detail = f"{doing}: {describe_os_error(exc.errno)}"
+    # An error without a number (a library's own OSError) is said in its own words.
+    said = describe_os_error(exc.errno) if exc.errno is not None or not str(exc) else str(exc)
+    detail = f"{doing}: {said}"
     # The OS may name another file than the one the user knows (the folder it could not
     # make, say): keep both.
     named = exc.filename
