@@ -99,6 +99,12 @@ def test_default_weights_carry_a_conversion_report():
     assert info.metadata["network_color_space"] == wformat.NETWORK_COLOR_SPACE
 
 
+def test_shipped_metadata_holds_ids_and_relative_paths_only():
+    from memmatte.train.gate import machine_paths
+
+    assert machine_paths(read_info(default_weights_path()).metadata) == []
+
+
 def test_default_weights_are_the_trained_fine_tune():
     # Trained here from the conversion (id 9054a179b21f); the summary travels with them.
     training = read_info(default_weights_path()).metadata["training"]
