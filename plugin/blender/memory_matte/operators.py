@@ -38,7 +38,7 @@ def find_node(tree_name: str, node_name: str, context: Any) -> Any:
 
 def show(node: Any, progress: Progress) -> None:
     """Copy a computation's snapshot into the node (main thread only)."""
-    line = progress.line().removeprefix("Memory Matte: ")
+    line = progress.line()
     if node.status != line:
         node.status = line
     if progress.state == "running" or progress.finished:
@@ -104,7 +104,7 @@ class MEMMATTE_OT_compute(bpy.types.Operator):
         if workspace is not None:
             workspace.status_text_set(None)
         kind = {"done": "INFO", "cancelled": "WARNING"}.get(progress.state, "ERROR")
-        self.report({kind}, progress.line())
+        self.report({kind}, f"Memory Matte: {progress.line()}")
         return {"FINISHED"} if progress.state == "done" else {"CANCELLED"}
 
     def execute(self, context: Any) -> set[str]:
@@ -142,7 +142,8 @@ class MEMMATTE_OT_compute(bpy.types.Operator):
         if node is not None:
             show(node, comp.progress)
         if context.workspace is not None:
-            context.workspace.status_text_set(comp.progress.line() + "   (Esc: cancel)")
+            line = comp.progress.line()
+            context.workspace.status_text_set(f"Memory Matte: {line}   (Esc: cancel)")
         _redraw(context)
         if not comp.progress.finished:
             return {"PASS_THROUGH"}

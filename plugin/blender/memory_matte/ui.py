@@ -40,8 +40,7 @@ def draw_node(node: Any, context: Any, layout: Any, sidebar: bool = False) -> No
     running = comp is not None and not comp.progress.finished
     row = layout.row(align=True)
     if running:
-        compat.progress(row, comp.progress.fraction, comp.progress.line()
-                        .removeprefix("Memory Matte: "))
+        compat.progress(row, comp.progress.fraction, comp.progress.line())
         op = row.operator("memmatte.cancel", text="", icon="CANCEL")
     else:
         row.enabled = not node.problem
