@@ -93,10 +93,12 @@ def _time_in_process(state: dict, config: dict, width: int, height: int, ratio: 
 
         backend: object = OnnxBackend(onnx or None, "cpu", threads)
     else:
+        from ..engine.torch_backend import TorchBackend
+
         model = MemMatte(ModelConfig.from_dict(config))
         model.load_state_dict(state)
-        backend = model
-    engine = Engine(backend, device="cpu", downsample_ratio=ratio, first_frame=0)
+        backend = TorchBackend(model, "cpu")
+    engine = Engine(backend, downsample_ratio=ratio, first_frame=0)
     rng = np.random.default_rng(0)
     clip = [rng.uniform(0, 1, (height, width, 3)).astype(np.float32) for _ in range(3)]
     base = _rss_mb()

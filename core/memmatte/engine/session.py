@@ -46,17 +46,7 @@ class Engine:
 
     def __init__(self, backend: Backend, *, first_frame: int,
                  downsample_ratio: float | None = None, detect_cuts: bool = False,
-                 cut_threshold: float = DEFAULT_THRESHOLD, cache_frames: int = 8,
-                 device: str | None = None) -> None:
-        if not hasattr(backend, "matte"):
-            # Transitional: memmatte/bench.py (issue 13's file) still passes a network and a
-            # device; everything else builds its backend (engine.factory, TorchBackend).
-            from .torch_backend import TorchBackend
-
-            backend = TorchBackend(backend, device or "auto")  # type: ignore[arg-type]
-        elif device is not None:
-            raise TypeError("Engine: the backend already has its device; build it with "
-                            "make_backend(kind, weights, device)")
+                 cut_threshold: float = DEFAULT_THRESHOLD, cache_frames: int = 8) -> None:
         self.backend = backend
         self.ratio = downsample_ratio
         self.first_frame = first_frame
