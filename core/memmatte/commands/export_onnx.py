@@ -1,10 +1,14 @@
 """``memmatte export --format onnx``: the network as an ONNX graph for ONNX Runtime.
 
-One graph per frame, keeping the finite window: inputs are the frame, the downsample ratio
-and the memory entries (keys, values) of the frames it reads; outputs are the foreground,
-alpha and the frame's own entry, which the caller keeps for the next two frames. So playback
-runs the graph once per frame, and a host needs no torch. Height, width and the ratio are
-dynamic. The guided filter is in the graph; at ratio 1 its result is not used (as in torch).
+One graph per frame, keeping the finite window: inputs are the frame at network resolution,
+the downsample ratio it was brought there by, and the memory entries (keys, values) of the
+frames it reads; outputs are the guided filter's coefficients A and b at network resolution
+and the frame's own entry, which the caller keeps for the next two frames. Bringing the plate
+to network size and the full-resolution pass are the caller's (numpy, strip by strip:
+``memmatte.engine.full_resolution``): a graph would stream full-size planes through memory.
+So playback runs the graph once per frame on small tensors, and a host needs no torch.
+Height, width and the ratio are dynamic. At ratio 1 the graph returns A = 0 and b = the
+network's output, so one pass serves both cases.
 """
 from __future__ import annotations
 
@@ -13,36 +17,15 @@ import warnings
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import __version__
 from ..atomic import atomic_path
+from ..engine.onnx_backend import FORMAT, FORMAT_VERSION
 from ..model import MemMatte
 from ..weights import WeightsInfo
 
 OPSET = 17
-FORMAT = "memmatte-onnx"
-FORMAT_VERSION = "1"
-
-
-class ResizeByRatio(torch.autograd.Function):
-    """Bilinear resize by a ratio given as a tensor: in the graph a Resize whose scales input
-    is [1, 1, r, r], sampling exactly where torch's interpolate does with a float scale."""
-
-    @staticmethod
-    def forward(ctx, src: Tensor, ratio: Tensor) -> Tensor:  # type: ignore[override]
-        r = float(ratio.reshape(-1)[0])
-        return F.interpolate(src, scale_factor=(r, r), mode="bilinear", align_corners=False,
-                             recompute_scale_factor=False)
-
-    @staticmethod
-    def symbolic(g, src, ratio):  # type: ignore[no-untyped-def]
-        ones = g.op("Constant", value_t=torch.tensor([1.0, 1.0]))
-        scales = g.op("Concat", ones, ratio, ratio, axis_i=0)
-        roi = g.op("Constant", value_t=torch.tensor([], dtype=torch.float32))
-        return g.op("Resize", src, roi, scales, mode_s="linear",
-                    coordinate_transformation_mode_s="pytorch_half_pixel")
 
 
 class FrameStep(nn.Module):
@@ -55,20 +38,11 @@ class FrameStep(nn.Module):
     def forward(self, src: Tensor, downsample_ratio: Tensor, keys: Tensor | None = None,
                 values: Tensor | None = None) -> tuple[Tensor, ...]:
         m = self.model
-        src_sm = ResizeByRatio.apply(src, downsample_ratio)
-        feats = m.encode(src_sm)
-        fused = m.fuse(feats, keys, values)
-        out, hidden, _ = m.decode_low(src_sm, feats, fused)
-        fgr_dgf, pha_dgf = m.refiner(src, src_sm, out, hidden)
-        # A graph has no branch on sizes: both results exist, Where picks (same size at 1).
-        plain = F.interpolate(out, size=src.shape[2:], mode="nearest")
-        fgr_plain, pha_plain = m.unrefined(plain, src)
-        refine = downsample_ratio < 1.0
-        fgr = torch.where(refine, fgr_dgf, fgr_plain)
-        pha = torch.where(refine, pha_dgf, pha_plain)
+        feats = m.encode(src)
+        a, b = m.coefficients(src, feats, m.fuse(feats, keys, values), downsample_ratio < 1.0)
         if feats.memory is None:
-            return fgr, pha
-        return fgr, pha, feats.memory.key, feats.memory.value
+            return a, b
+        return a, b, feats.memory.key, feats.memory.value
 
 
 def export_onnx(model: MemMatte, info: WeightsInfo, path: str | Path) -> Path:
@@ -81,16 +55,15 @@ def export_onnx(model: MemMatte, info: WeightsInfo, path: str | Path) -> Path:
     # every submodule afterwards: put it in eval first, or BatchNorm ends up training.
     step = FrameStep(model).eval()
     c = model.config
-    h, w = 144, 256
+    h, w = 72, 128  # a 144x256 frame at ratio 0.5
     src = torch.rand(1, 3, h, w)
     ratio = torch.tensor([0.5])
     names_in = ["src", "downsample_ratio"]
-    names_out = ["fgr", "pha"]
+    names_out = ["coef_a", "coef_b"]
     args: tuple[Tensor, ...] = (src, ratio)
-    dynamic = {"src": {2: "height", 3: "width"}, "fgr": {2: "height", 3: "width"},
-               "pha": {2: "height", 3: "width"}}
+    dynamic = {name: {2: "height", 3: "width"} for name in ("src", "coef_a", "coef_b")}
     if model.memory is not None:
-        hm, wm = 5, 8  # (144 * 0.5) / 16 rounded up, (256 * 0.5) / 16
+        hm, wm = 5, 8  # 72 / 16 rounded up, 128 / 16
         args += (torch.rand(1, c.memory_frames, c.key_channels, hm, wm),
                  torch.rand(1, c.memory_frames, c.value_channels, hm, wm))
         names_in += ["keys", "values"]

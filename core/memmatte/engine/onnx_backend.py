@@ -1,5 +1,7 @@
 """The ONNX Runtime backend: an exported graph (``memmatte export --format onnx``), run with
-numpy and onnxruntime only (no torch), on CPU or CUDA execution providers."""
+numpy and onnxruntime only (no torch), on CPU or CUDA execution providers. The graph works at
+network resolution; the plate is brought there, and the result back to plate size, in numpy
+(``resample``, ``full_resolution``), the same code as the torch backend's."""
 from __future__ import annotations
 
 import json
@@ -11,9 +13,13 @@ import numpy as np
 
 from .backend import SELF
 from .devices import DeviceError
+from .full_resolution import FullResolutionPass
+from .resample import downsample
 from ..protocol.errors import WEIGHTS, MemmatteError
 
 FORMAT = "memmatte-onnx"
+# 2: network-resolution input, coefficient outputs (1 took the plate and returned fgr, pha).
+FORMAT_VERSION = "2"
 DEFAULT_ONNX = "default.onnx"
 
 
@@ -42,14 +48,12 @@ def _providers(ort: Any, device: str) -> list[str]:
                       "valid: auto, cpu, cuda")
 
 
-def memory_size(height: int, width: int, ratio: float) -> tuple[int, int]:
-    """The 1/16 feature size the graph produces for a frame: Resize floors size * ratio
-    (ratio held as float32), then four stride-2 stages round up."""
-    r = float(np.float32(ratio))
-    h, w = int(np.floor(height * r)), int(np.floor(width * r))
+def memory_size(height: int, width: int) -> tuple[int, int]:
+    """The 1/16 feature size of a frame at network resolution: four stride-2 stages, each
+    rounding up."""
     for _ in range(4):
-        h, w = (h + 1) // 2, (w + 1) // 2
-    return h, w
+        height, width = (height + 1) // 2, (width + 1) // 2
+    return height, width
 
 
 class OnnxBackend:
@@ -75,12 +79,18 @@ class OnnxBackend:
         if meta.get("format") != FORMAT:
             raise OnnxModelError(f"{self.path}: not a memmatte ONNX export (format marker "
                                  f"{meta.get('format')!r}, expected {FORMAT!r})")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise OnnxModelError(f"{self.path}: a memmatte ONNX export of format version "
+                                 f"{meta.get('format_version')!r}; this memmatte runs version "
+                                 f"{FORMAT_VERSION}: export it again with 'memmatte export "
+                                 "--format onnx' from its .safetensors weights")
         self.weights_id = meta.get("memmatte:weights", "")
         self.config = json.loads(meta.get("memmatte:config", "{}"))
         inputs = {i.name for i in self._session.get_inputs()}
         self.window = int(self.config.get("memory_frames", 2)) if "keys" in inputs else 0
         self._key_channels = int(self.config.get("key_channels", 64))
         self._value_channels = int(self.config.get("value_channels", 128))
+        self.full_resolution = FullResolutionPass(threads or 1)
 
     def _open(self) -> Any:
         options = self._ort.SessionOptions()
@@ -102,34 +112,40 @@ class OnnxBackend:
         if threads != self._threads:
             self._threads = threads
             self._session = self._open()
+        self.full_resolution.set_threads(threads)
 
-    def _run(self, rgb: np.ndarray, ratio: float, keys: np.ndarray | None,
+    def _run(self, small: np.ndarray, ratio: float, keys: np.ndarray | None,
              values: np.ndarray | None) -> list[np.ndarray]:
-        feeds = {"src": np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], np.float32),
+        feeds = {"src": np.ascontiguousarray(small.transpose(2, 0, 1)[None], np.float32),
                  "downsample_ratio": np.array([ratio], np.float32)}
         if self.window:
             feeds["keys"], feeds["values"] = keys, values
         return self._session.run(None, feeds)
 
-    def _zeros(self, rgb: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
-        h, w = memory_size(rgb.shape[0], rgb.shape[1], ratio)
+    def _zeros(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h, w = memory_size(*small.shape[:2])
         return (np.zeros((1, self.window, self._key_channels, h, w), np.float32),
                 np.zeros((1, self.window, self._value_channels, h, w), np.float32))
 
-    def entry(self, rgb: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    def _entry_small(self, small: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
         # The graph computes a frame's entry from the frame alone: any memory will do.
-        out = self._run(rgb, ratio, *self._zeros(rgb, ratio))
+        out = self._run(small, ratio, *self._zeros(small))
         return out[2], out[3]
+
+    def entry(self, rgb: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+        return self._entry_small(downsample(rgb, ratio), ratio)
 
     def matte(self, rgb: np.ndarray, ratio: float, memory: list[Any]
               ) -> tuple[np.ndarray, np.ndarray, Any]:
+        small = downsample(rgb, ratio)
         keys = values = None
         if self.window:
             if any(m is SELF for m in memory):  # a shot's first frame reads itself
-                own = self.entry(rgb, ratio)
+                own = self._entry_small(small, ratio)
                 memory = [own if m is SELF else m for m in memory]
             keys = np.stack([m[0][0] for m in memory])[None]
             values = np.stack([m[1][0] for m in memory])[None]
-        out = self._run(rgb, ratio, keys, values)
+        out = self._run(small, ratio, keys, values)
         entry = (out[2], out[3]) if self.window else None
-        return out[0][0].transpose(1, 2, 0), out[1][0, 0], entry
+        fgr, pha = self.full_resolution(rgb, out[0][0], out[1][0])
+        return fgr, pha, entry

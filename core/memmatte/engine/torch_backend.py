@@ -1,4 +1,6 @@
-"""The torch runtime: the network in eager mode, CPU, CUDA (fp16) or MPS."""
+"""The torch runtime: the network in eager mode, CPU, CUDA (fp16) or MPS. The plate stays in
+numpy: it is brought to network size there, and the full-resolution pass is numpy's, the same
+as the ONNX backend's; torch sees only network-resolution tensors."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,9 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..model import MemMatte, MemoryEntry, downsample
+from ..model import MemMatte, MemoryEntry
 from .backend import SELF
 from .devices import pick_device
+from .full_resolution import FullResolutionPass
+from .resample import downsample
 
 
 class TorchBackend:
@@ -22,34 +26,39 @@ class TorchBackend:
             self.model = self.model.half()
         self.window = model.config.memory_frames if model.memory is not None else 0
         self.weights_id = weights_id
+        self.full_resolution = FullResolutionPass(torch.get_num_threads())
 
     def describe(self) -> str:
         return f"torch {torch.__version__} on {self.device}{' fp16' if self.half else ''}"
 
     def set_threads(self, threads: int) -> None:
         torch.set_num_threads(threads)
+        self.full_resolution.set_threads(threads)
 
-    def _inputs(self, rgb: np.ndarray, ratio: float) -> tuple[torch.Tensor, torch.Tensor]:
-        src = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
-        src = src.to(self.device, torch.float16 if self.half else torch.float32)
-        return src, downsample(src, ratio)
+    def _small(self, rgb: np.ndarray, ratio: float) -> tuple[np.ndarray, torch.Tensor]:
+        small = downsample(rgb, ratio)
+        src = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None]
+        return small, src.to(self.device, torch.float16 if self.half else torch.float32)
 
     @torch.inference_mode()
     def entry(self, rgb: np.ndarray, ratio: float) -> MemoryEntry:
-        entry = self.model.encode(self._inputs(rgb, ratio)[1]).memory
+        entry = self.model.encode(self._small(rgb, ratio)[1]).memory
         assert entry is not None, "a network without memory has no entries"
         return entry
 
     @torch.inference_mode()
     def matte(self, rgb: np.ndarray, ratio: float, memory: list[Any]
               ) -> tuple[np.ndarray, np.ndarray, MemoryEntry | None]:
-        src, src_sm = self._inputs(rgb, ratio)
+        _, src_sm = self._small(rgb, ratio)
         feats = self.model.encode(src_sm)
         keys = values = None
         if memory and feats.memory is not None:
             entries = [feats.memory if m is SELF else m for m in memory]
             keys = torch.stack([e.key for e in entries], 1)
             values = torch.stack([e.value for e in entries], 1)
-        out = self.model.decode(src, src_sm, feats, self.model.fuse(feats, keys, values))
-        fgr = out.fgr[0].permute(1, 2, 0).float().cpu().numpy()
-        return fgr, out.pha[0, 0].float().cpu().numpy(), feats.memory
+        refine = torch.tensor(src_sm.shape[2:] != rgb.shape[:2], device=self.device)
+        a, b = self.model.coefficients(src_sm, feats, self.model.fuse(feats, keys, values),
+                                       refine)
+        fgr, pha = self.full_resolution(rgb, a[0].float().cpu().numpy(),
+                                        b[0].float().cpu().numpy())
+        return fgr, pha, feats.memory

@@ -90,6 +90,17 @@ class MemMatte(nn.Module):
         hidden = self.decoder(pyramid, feats.f1, feats.f2, feats.f3, fused)
         return self.project(hidden), hidden, pyramid
 
+    def coefficients(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor, refine: Tensor
+                     ) -> tuple[Tensor, Tensor]:
+        """What the engines' full-resolution pass needs, at network resolution: A and b with
+        fgr = clamp((A + 1) * src + b), alpha = clamp(A * grey + b) once upsampled to the
+        plate. Where ``refine`` (the plate is larger) they are the guided filter's; where not,
+        A = 0 and b the network's output (``unrefined``). A tensor flag: a graph picks with
+        Where, having no branch on sizes."""
+        out, hidden, _ = self.decode_low(src_sm, feats, fused)
+        a, b = self.refiner.coefficients(src_sm, out, hidden)
+        return torch.where(refine, a, torch.zeros_like(a)), torch.where(refine, b, out)
+
     @staticmethod
     def unrefined(out: Tensor, src: Tensor) -> tuple[Tensor, Tensor]:
         """Final foreground and alpha when the network ran at the input's size (ratio 1)."""
