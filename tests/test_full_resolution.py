@@ -26,7 +26,8 @@ def torch_pass(rgb: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
 
 @pytest.mark.parametrize("size,low", [((90, 130), (45, 65)), ((67, 33), (9, 5)),
                                       ((40, 60), (1, 1)), ((270, 480), (34, 60)),
-                                      ((50, 70), (50, 70)), ((7, 9), (3, 1))])
+                                      ((50, 70), (50, 70)), ((7, 9), (3, 1)),
+                                      ((540, 2048), (60, 256))])  # strips wide enough to thread
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_pass_matches_the_whole_frame_guided_filter(size, low, threads: int) -> None:
     rng = np.random.default_rng(3)
@@ -34,7 +35,10 @@ def test_pass_matches_the_whole_frame_guided_filter(size, low, threads: int) -> 
     # Coefficients large enough that the clamps bite on both sides.
     a = (rng.standard_normal((4, *low)) * 0.8).astype(np.float32)
     b = (rng.standard_normal((4, *low)) * 0.8).astype(np.float32)
-    fgr, pha = FullResolutionPass(threads)(rgb, a, b)
+    full = FullResolutionPass(threads)
+    fgr, pha = full(rgb, a, b)
+    if size == (540, 2048):
+        assert len(full._plan.bands) == threads
     want_fgr, want_pha = torch_pass(rgb, a, b)
     assert fgr.shape == (*size, 3) and pha.shape == size
     assert 0.0 < (pha == 0).mean() < 1.0 and 0.0 < (fgr == 1).mean() < 1.0
