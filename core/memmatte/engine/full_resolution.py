@@ -142,10 +142,14 @@ class FullResolutionPass:
         low = {"fa": (a[:3] + np.float32(1)).transpose(1, 2, 0).reshape(h, w * 3),
                "fb": np.ascontiguousarray(b[:3].transpose(1, 2, 0)).reshape(h, w * 3),
                "pa": a[3] * np.float32(1 / 3), "pb": np.ascontiguousarray(b[3])}
-        self._map(lambda rows: _across(plan, low, rows), [(r,) for r in plan.low_bands])
+        if w == width:  # nothing to resample across: the network's rows are the rows
+            rows = {k: np.ascontiguousarray(v) for k, v in low.items()}
+        else:
+            self._map(lambda part: _across(plan, low, part), [(r,) for r in plan.low_bands])
+            rows = plan.rows
         fgr = np.empty((height, width, 3), np.float32)
         pha = np.empty((height, width), np.float32)
-        self._map(lambda band, scratch: _strips(plan, rgb, fgr, pha, band, scratch),
+        self._map(lambda band, scratch: _strips(plan, rows, rgb, fgr, pha, band, scratch),
                   list(zip(plan.bands, plan.scratch)))
         return fgr, pha
 
@@ -169,10 +173,10 @@ def _across(plan: _Plan, low: dict[str, np.ndarray], rows: np.ndarray) -> None:
         out += step
 
 
-def _strips(plan: _Plan, rgb: np.ndarray, fgr: np.ndarray, pha: np.ndarray,
-            band: list[_Strip], scratch: _Scratch) -> None:
+def _strips(plan: _Plan, rows: dict[str, np.ndarray], rgb: np.ndarray, fgr: np.ndarray,
+            pha: np.ndarray, band: list[_Strip], scratch: _Scratch) -> None:
     width = plan.width
-    rows, deltas = plan.rows, plan.deltas
+    deltas = plan.deltas
     if not plan.direct:
         # The row differences this band reads (rows of the other bands are all written).
         lows = sorted({s.low for s in band if s.low < plan.h - 1})
