@@ -56,7 +56,7 @@ class TorchBackend:
             entries = [feats.memory if m is SELF else m for m in memory]
             keys = torch.stack([e.key for e in entries], 1)
             values = torch.stack([e.value for e in entries], 1)
-        refine = torch.tensor(src_sm.shape[2:] != rgb.shape[:2], device=self.device)
+        refine = tuple(src_sm.shape[2:]) != rgb.shape[:2]
         a, b = self.model.coefficients(src_sm, feats, self.model.fuse(feats, keys, values),
                                        refine)
         fgr, pha = self.full_resolution(rgb, a[0].float().cpu().numpy(),

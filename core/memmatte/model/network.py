@@ -90,14 +90,20 @@ class MemMatte(nn.Module):
         hidden = self.decoder(pyramid, feats.f1, feats.f2, feats.f3, fused)
         return self.project(hidden), hidden, pyramid
 
-    def coefficients(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor, refine: Tensor
-                     ) -> tuple[Tensor, Tensor]:
+    def coefficients(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor,
+                     refine: bool | Tensor) -> tuple[Tensor, Tensor]:
         """What the engines' full-resolution pass needs, at network resolution: A and b with
         fgr = clamp((A + 1) * src + b), alpha = clamp(A * grey + b) once upsampled to the
         plate. Where ``refine`` (the plate is larger) they are the guided filter's; where not,
-        A = 0 and b the network's output (``unrefined``). A tensor flag: a graph picks with
-        Where, having no branch on sizes."""
+        A = 0 and b the network's output (``unrefined``). A bool skips the guided filter's
+        work at ratio 1 (its network-resolution convolutions cost as much as the decoder's
+        last block); a tensor flag is for a graph, which has no branch on sizes and picks
+        with Where."""
         out, hidden, _ = self.decode_low(src_sm, feats, fused)
+        if isinstance(refine, bool):
+            if refine:
+                return self.refiner.coefficients(src_sm, out, hidden)
+            return torch.zeros_like(out), out
         a, b = self.refiner.coefficients(src_sm, out, hidden)
         return torch.where(refine, a, torch.zeros_like(a)), torch.where(refine, b, out)
 
