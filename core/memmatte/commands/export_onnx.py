@@ -39,7 +39,20 @@ class FrameStep(nn.Module):
                 values: Tensor | None = None) -> tuple[Tensor, ...]:
         m = self.model
         feats = m.encode(src)
-        a, b = m.coefficients(src, feats, m.fuse(feats, keys, values), downsample_ratio < 1.0)
+        out, hidden, _ = m.decode_low(src, feats, m.fuse(feats, keys, values))
+        # A graph has no branch on the ratio, so the guided filter always runs: at ratio 1,
+        # where its result is not used, on the top-left pixel only (Where broadcasts it away).
+        refine = downsample_ratio < 1.0
+        size = torch._shape_as_tensor(src)[2:]
+        keep = torch.where(refine, size, torch.ones_like(size))
+        rows, cols = torch.arange(keep[0]), torch.arange(keep[1])
+
+        def crop(x: Tensor) -> Tensor:
+            return x.index_select(2, rows).index_select(3, cols)
+
+        a, b = m.refiner.coefficients(crop(src), crop(out), crop(hidden))
+        a = torch.where(refine, a, torch.zeros_like(out))
+        b = torch.where(refine, b, out)
         if feats.memory is None:
             return a, b
         return a, b, feats.memory.key, feats.memory.value
