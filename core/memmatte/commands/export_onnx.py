@@ -45,10 +45,9 @@ class FrameStep(nn.Module):
         refine = downsample_ratio < 1.0
         size = torch._shape_as_tensor(src)[2:]
         keep = torch.where(refine, size, torch.ones_like(size))
-        rows, cols = torch.arange(keep[0]), torch.arange(keep[1])
 
-        def crop(x: Tensor) -> Tensor:
-            return x.index_select(2, rows).index_select(3, cols)
+        def crop(x: Tensor) -> Tensor:  # a Slice with dynamic ends in the graph
+            return x[:, :, : keep[0], : keep[1]]
 
         a, b = m.refiner.coefficients(crop(src), crop(out), crop(hidden))
         a = torch.where(refine, a, torch.zeros_like(out))
