@@ -65,6 +65,61 @@ def test_pass_reuses_buffers_but_never_the_results() -> None:
     assert np.array_equal(fr(view, a, b)[0], fr(view.copy(), a, b)[0])
 
 
+def test_a_released_result_is_written_again_and_a_held_one_never() -> None:
+    rng = np.random.default_rng(4)
+    fr = FullResolutionPass(1)
+    rgb = rng.random((48, 64, 3), np.float32)
+    a, b = rng.random((2, 4, 12, 16), dtype=np.float32)
+    fgr, pha = fr(rgb, a, b)
+    address = fgr.__array_interface__["data"][0]
+    del fgr, pha
+    again = fr(rgb, a, b)
+    assert again[0].__array_interface__["data"][0] == address  # no fresh plate-sized pages
+    view = again[1][10:20]  # a view holds its base: the pair stays the caller's
+    held = view.copy()
+    del again
+    others = [fr(rgb, a * 0, b * 0) for _ in range(4)]
+    assert np.array_equal(view, held)
+    assert all(not np.shares_memory(view, o[1]) for o in others)
+    assert all((o[1] == 0).all() and np.array_equal(o[0], rgb) for o in others)
+
+
+def test_a_nan_in_the_plate_stays_a_nan() -> None:
+    rgb = np.full((16, 16, 3), 0.5, np.float32)
+    rgb[3, 5, 1] = np.nan
+    fgr, pha = FullResolutionPass()(rgb, np.full((4, 4, 4), 0.2, np.float32),
+                                    np.full((4, 4, 4), 0.1, np.float32))
+    assert np.isnan(fgr[3, 5, 1]) and np.isnan(pha[3, 5])
+    assert np.isnan(fgr).sum() == 1 and np.isnan(pha).sum() == 1
+
+
+def test_the_extension_checks_every_buffer_and_tap() -> None:
+    from memmatte.engine import _full_res
+    from memmatte.engine.resample import taps_to_size
+
+    def call(rgb_rows: int = 8, bad_tap: bool = False, frozen: bool = False) -> None:
+        x0, x1, wx = taps_to_size(4, 8)
+        y0, y1, wy = taps_to_size(4, 8)
+        if bad_tap:
+            x1 = x1.copy()
+            x1[7] = 4  # one past the last network column
+        fgr = np.zeros((8, 8, 3), np.float32)
+        fgr.setflags(write=not frozen)
+        _full_res.apply(np.zeros((rgb_rows, 8, 3), np.float32), fgr,
+                        np.zeros((8, 8), np.float32), np.zeros((4, 4, 4), np.float32),
+                        np.zeros((4, 4, 4), np.float32), x0.astype(np.int32),
+                        x1.astype(np.int32), wx, y0.astype(np.int32), y1.astype(np.int32), wy,
+                        8, 8, 4, 4, 0, 8)
+
+    call()
+    with pytest.raises(ValueError, match="the plate holds 576 bytes, expected 768"):
+        call(rgb_rows=6)
+    with pytest.raises(ValueError, match=r"column tap 7 is \(3, 4\) for a size of 4"):
+        call(bad_tap=True)
+    with pytest.raises(TypeError, match="argument 2 must be read-write"):
+        call(frozen=True)
+
+
 def test_pass_refuses_coefficients_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match=r"expected A and b of shape \(4, h, w\)"):
         FullResolutionPass()(np.zeros((8, 8, 3), np.float32), np.zeros((3, 2, 2), np.float32),
