@@ -1,6 +1,8 @@
 """The torch runtime: the network in eager mode, CPU, CUDA (fp16) or MPS. The plate stays in
-numpy: it is brought to network size there, and the full-resolution pass is numpy's, the same
-as the ONNX backend's; torch sees only network-resolution tensors."""
+numpy: it is brought to network size there, and the full-resolution pass is the same as the
+ONNX backend's; torch sees only network-resolution tensors. It runs an inference copy of the
+network with its BatchNorms folded (``model.folding``): changes to the model given to it
+after it is made are not seen."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,6 +11,7 @@ import numpy as np
 import torch
 
 from ..model import MemMatte, MemoryEntry
+from ..model.folding import fold_batch_norms
 from .backend import SELF
 from .devices import pick_device
 from .full_resolution import FullResolutionPass
@@ -21,7 +24,7 @@ class TorchBackend:
         self.device = pick_device(device)
         # fp16 only where it is fast and safe; CPU half kernels are slow or missing.
         self.half = self.device.type == "cuda" if half is None else half
-        self.model = model.eval().to(self.device)
+        self.model = fold_batch_norms(model).to(self.device)
         if self.half:
             self.model = self.model.half()
         self.window = model.config.memory_frames if model.memory is not None else 0
