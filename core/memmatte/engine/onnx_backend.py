@@ -13,6 +13,7 @@ import numpy as np
 
 from .backend import SELF
 from .devices import DeviceError
+from .allocator import keep_freed_memory
 from .full_resolution import FullResolutionPass
 from .resample import downsample
 from ..protocol.errors import WEIGHTS, MemmatteError
@@ -91,6 +92,7 @@ class OnnxBackend:
         self._key_channels = int(self.config.get("key_channels", 64))
         self._value_channels = int(self.config.get("value_channels", 128))
         self.full_resolution = FullResolutionPass(threads or 1)
+        keep_freed_memory()
 
     def _open(self) -> Any:
         options = self._ort.SessionOptions()

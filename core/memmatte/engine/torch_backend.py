@@ -14,6 +14,7 @@ from ..model import MemMatte, MemoryEntry
 from ..model.folding import fold_batch_norms
 from .backend import SELF
 from .devices import pick_device
+from .allocator import keep_freed_memory
 from .full_resolution import FullResolutionPass
 from .resample import downsample
 
@@ -30,6 +31,7 @@ class TorchBackend:
         self.window = model.config.memory_frames if model.memory is not None else 0
         self.weights_id = weights_id
         self.full_resolution = FullResolutionPass(torch.get_num_threads())
+        keep_freed_memory()
 
     def describe(self) -> str:
         return f"torch {torch.__version__} on {self.device}{' fp16' if self.half else ''}"
