@@ -45,7 +45,16 @@ def test_sequential_matches_the_models_time_series(model: MemMatte) -> None:
     assert np.abs(got - want).max() <= 5e-5
 
 
-def test_chunks_and_random_access_give_identical_pixels(model: MemMatte) -> None:
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Both CPU layouts of the torch backend: contiguous (1 thread), channels-last (more)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
+def test_chunks_and_random_access_give_identical_pixels(model: MemMatte, threads: int) -> None:
     data = frames(12)
     whole = Engine(TorchBackend(model, "cpu"), first_frame=1)
     full = {f: whole.matte(f, data.__getitem__) for f in range(1, 13)}
@@ -56,6 +65,25 @@ def test_chunks_and_random_access_give_identical_pixels(model: MemMatte) -> None
     lone = Engine(TorchBackend(model, "cpu"), first_frame=1).matte(9, data.__getitem__)
     assert np.array_equal(lone.pha, full[9].pha)
     assert lone.window == (8, 7)
+
+
+def test_layouts_agree(model: MemMatte) -> None:
+    data = frames(4)
+    backend = TorchBackend(model, "cpu")
+    before = torch.get_num_threads()
+    try:
+        got = {}
+        for n in (1, 2):
+            torch.set_num_threads(n)  # the backend follows torch's threads by itself
+            engine = Engine(backend, first_frame=1, downsample_ratio=0.5)
+            got[n] = [engine.matte(f, data.__getitem__) for f in range(1, 5)]
+            layout = backend.model.decoder.decode0.conv[0][0].weight
+            assert layout.is_contiguous(memory_format=torch.channels_last) == (n == 2)
+    finally:
+        torch.set_num_threads(before)
+    for one, two in zip(got[1], got[2]):
+        assert np.abs(one.pha - two.pha).max() <= 1e-5
+        assert np.abs(one.fgr - two.fgr).max() <= 1e-5
 
 
 def test_playback_encodes_each_frame_once(model: MemMatte) -> None:
