@@ -96,7 +96,12 @@ class Plate:
                 if grey is None:
                     raise PlateError(self._no_colour_message(), path=self.path)
                 idx = [grey] * 3
-        # Fancy indexing copies: the caller may modify the result freely.
+        # Always a copy: the caller may modify the result freely. Fancy indexing along the
+        # last axis is the slow way to make it (4K: 87 ms, against 23 for a plain copy of
+        # three channels and 66 for a slice of three out of four).
+        if idx == list(range(idx[0], idx[0] + 3)):
+            part = self.pixels[:, :, idx[0]:idx[0] + 3]
+            return part.copy() if part.flags.c_contiguous else np.ascontiguousarray(part)
         return np.ascontiguousarray(self.pixels[:, :, idx])
 
     def alpha(self) -> np.ndarray | None:

@@ -192,7 +192,9 @@ class Renderer:
         pha = result.pha.astype(np.float16).astype(np.float32) if s.half else result.pha
         plate = loaded.plate
         fgr = premultiplied_foreground(loaded.rgb, result.fgr, pha, self.transform.from_network)
-        rgba = np.concatenate([fgr, pha[..., None]], axis=2).astype(np.float32)
+        rgba = np.empty((*pha.shape, 4), np.float32)  # one pass (concatenate + astype: two)
+        rgba[..., :3] = fgr
+        rgba[..., 3] = pha
         meta = {**self.metadata, KEY_ATTRIBUTE: key}
         write_image(self.output.path(frame), rgba, ("R", "G", "B", "A"), like=plate,
                     half=s.half, compression=s.compression, metadata=meta)
