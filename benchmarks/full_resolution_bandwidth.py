@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The full-resolution pass (both backends' numpy pass from the guided filter's coefficients
+"""The full-resolution pass (both backends' pass, in C, from the guided filter's coefficients
 to fgr and alpha at plate size) against a plain numpy copy of the same bytes: the machine's
 own bound. Alternating, median of the rounds.
 

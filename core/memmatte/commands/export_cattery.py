@@ -15,7 +15,7 @@ the module follows what Nuke moves it to (GPU, half precision).
 
 The module is built from the network's own submodules; only the attention and the guided
 filter's last step are written out here in basic operations (matmul + softmax instead of
-``scaled_dot_product_attention``, whole-frame interpolation instead of the strip-wise CPU
+``scaled_dot_product_attention``, whole-frame interpolation instead of the banded CPU
 path), so older TorchScript runtimes have every operator. Parity with the engine is tested
 (``tests/test_cattery.py``).
 """

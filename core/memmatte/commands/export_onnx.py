@@ -4,7 +4,7 @@ One graph per frame, keeping the finite window: inputs are the frame at network 
 the downsample ratio it was brought there by, and the memory entries (keys, values) of the
 frames it reads; outputs are the guided filter's coefficients A and b at network resolution
 and the frame's own entry, which the caller keeps for the next two frames. Bringing the plate
-to network size and the full-resolution pass are the caller's (numpy, strip by strip:
+to network size and the full-resolution pass are the caller's (numpy and a C loop, in bands:
 ``memmatte.engine.full_resolution``): a graph would stream full-size planes through memory.
 So playback runs the graph once per frame on small tensors, and a host needs no torch.
 Height, width and the ratio are dynamic. At ratio 1 the graph returns A = 0 and b = the
