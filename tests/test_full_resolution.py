@@ -179,3 +179,14 @@ def test_an_export_of_the_first_format_is_refused_by_name(tmp_path: Path) -> Non
     with pytest.raises(OnnxModelError, match=r"old\.onnx: a memmatte ONNX export of format "
                                              r"version '1'.*export it again"):
         OnnxBackend(old, "cpu")
+
+
+def test_an_unbuilt_extension_says_how_to_build_it() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['memmatte.engine._full_res'] = None\n"
+            "import memmatte.engine.full_resolution")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "memmatte.engine._full_res is not built: install memmatte with pip" in done.stderr

@@ -20,8 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _full_res
 from .resample import taps_to_size
+
+try:
+    from . import _full_res
+except ImportError as exc:  # a source tree on sys.path that no install has built
+    raise ImportError(
+        "memmatte's C extension memmatte.engine._full_res is not built: install memmatte "
+        "with pip (pip install -e . in a checkout), which compiles it; that needs a C "
+        "compiler and Python's headers (README, Installing)") from exc
 
 # Pixels below which one thread does the whole frame: handing a band to a thread costs tens
 # of microseconds, the loop about a nanosecond a pixel.
