@@ -41,6 +41,8 @@ def main() -> int:
     parser.add_argument("--lr-memory", type=float, default=Recipe.lr_memory)
     parser.add_argument("--lr-decoder", type=float, default=Recipe.lr_decoder)
     parser.add_argument("--tem", type=float, default=5.0, help="temporal loss weight")
+    parser.add_argument("--flicker", type=float, default=0.0,
+                        help="weight of the L1 temporal term on alpha (0: the paper's losses)")
     parser.add_argument("--cache-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -57,7 +59,7 @@ def main() -> int:
     recipe = Recipe(frames=args.frames, crop=args.crop, lr_memory=args.lr_memory,
                     lr_decoder=args.lr_decoder,
                     loss={"alpha": 1.0, "lap": 1.0, "com": 1.0, "tem_agg": 0.0,
-                          "tem": args.tem})
+                          "tem": args.tem, "flicker": args.flicker})
     summary = train_cached(model, open_cache(args.cache, names), args.out, recipe,
                            seconds=args.seconds, steps=args.steps)
     summary["init"] = info.weights_id

@@ -239,3 +239,20 @@ def test_machine_paths_are_found_anywhere_in_metadata() -> None:
             "note": "see ~/runs", "ratio": "1/16", "id": "f4d94cd3b359"}
     assert sorted(w for w, _ in machine_paths(meta)) == [".init", ".nested.x[0]", ".note"]
     assert machine_paths({"clips": ["a", "runs/b"], "weights": {"x": "d678510a63b3"}}) == []
+
+
+def test_decoder_rate_zero_trains_the_memory_alone(cache: Path, tmp_path: Path) -> None:
+    model = tiny_model()
+    decoder = {k: v.clone() for k, v in model.state_dict().items()
+               if not k.startswith(("backbone.", "aspp.", "refiner.", "memory."))}
+    readout = model.memory.readout.weight.clone()
+    summary = train_cached(model, open_cache(cache), tmp_path / "memory",
+                           Recipe(crop=32, lr_memory=1e-2, lr_decoder=0.0,
+                                  loss={"alpha": 1.0, "flicker": 10.0}),
+                           seconds=600, steps=2)
+    assert summary["trained"] == ["memory"]
+    assert all(torch.equal(decoder[k], model.state_dict()[k]) for k in decoder)
+    assert not torch.equal(readout, model.memory.readout.weight)
+    with pytest.raises(ValueError, match="nothing to train"):
+        train_cached(tiny_model("none"), open_cache(cache), tmp_path / "nothing",
+                     Recipe(crop=32, lr_decoder=0.0), seconds=600, steps=1)

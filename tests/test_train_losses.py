@@ -244,3 +244,21 @@ def test_shape_mismatch_is_reported() -> None:
         matting_losses(exact(fgr[:, :2], pha[:, :2]), fgr, pha)
     with pytest.raises(ValueError, match=r"expected \(B, T, C, H, W\)"):
         matting_losses(exact(fgr, pha), fgr[0, 0, 0], pha)
+
+
+def test_flicker_is_the_l1_temporal_error_of_alpha_and_off_by_default() -> None:
+    fgr, pha = clip(t=3)
+    # Alpha that steps by +0.01, then -0.01, over a truth that does not move: the squared
+    # L_tem sees 1e-4, the L1 term sees the 0.01 the flicker figure measures.
+    still = pha[:, :1].expand_as(pha).contiguous()
+    offsets = torch.tensor([0.0, 0.01, 0.0]).view(1, 3, 1, 1, 1)
+    pred = MattingOutput(fgr.clone(), still + offsets, None, None, None)
+    plain = matting_losses(pred, fgr, still)
+    assert "flicker" not in plain
+    weighted = matting_losses(pred, fgr, still, weights={"flicker": 2.0})
+    assert float(weighted["flicker"]) == pytest.approx(2 * 0.01, rel=1e-4)
+    assert float(weighted["tem"]) == pytest.approx(1e-4, rel=1e-3)
+    assert float(weighted["total"]) == pytest.approx(float(plain["total"]) + 0.02, rel=1e-4)
+    single = matting_losses(exact(fgr[:, 0], pha[:, 0]), fgr[:, 0], pha[:, 0],
+                            weights={"flicker": 1.0})
+    assert "flicker" not in single

@@ -112,15 +112,17 @@ def forward_window(model: MemMatte, clip: CachedClip, win: Window, frames: int
     return pred, true_fgr.unsqueeze(0), true_pha.unsqueeze(0)
 
 
-def trainable(model: MemMatte) -> list[dict[str, Any]]:
+def trainable(model: MemMatte, rates: dict[str, float]) -> list[dict[str, Any]]:
     """Adam groups: the memory block at its own rate, the decoder side at another; the
-    encoder, LR-ASPP and guided filter frozen (their features are the cache)."""
+    encoder, LR-ASPP and guided filter frozen (their features are the cache). A group whose
+    rate is 0 is frozen too: its weights need no gradients."""
     groups: dict[str, list[torch.nn.Parameter]] = {"memory": [], "decoder": []}
     for name, p in model.named_parameters():
-        p.requires_grad_(not name.startswith(FROZEN))
+        group = "memory" if name.startswith("memory.") else "decoder"
+        p.requires_grad_(not name.startswith(FROZEN) and rates[group] > 0)
         if p.requires_grad:
-            groups["memory" if name.startswith("memory.") else "decoder"].append(p)
-    return [{"params": ps, "name": n} for n, ps in groups.items() if ps]
+            groups[group].append(p)
+    return [{"params": ps, "name": n, "lr": rates[n]} for n, ps in groups.items() if ps]
 
 
 def train_cached(model: MemMatte, clips: list[CachedClip], out: Path, recipe: Recipe, *,
@@ -130,9 +132,11 @@ def train_cached(model: MemMatte, clips: list[CachedClip], out: Path, recipe: Re
     summary. ``out`` holds checkpoint.pt, log.jsonl and, at the end, summary.json."""
     out.mkdir(parents=True, exist_ok=True)
     model.eval()  # BatchNorm statistics stay as converted; gradients still flow
-    groups = trainable(model)
-    rates = {"memory": recipe.lr_memory, "decoder": recipe.lr_decoder}
-    optimizer = torch.optim.Adam([{**g, "lr": rates[g["name"]]} for g in groups])
+    groups = trainable(model, {"memory": recipe.lr_memory, "decoder": recipe.lr_decoder})
+    if not groups:
+        raise ValueError("nothing to train: the memory and decoder rates are both 0 (or the "
+                         "network has no memory block and the decoder rate is 0)")
+    optimizer = torch.optim.Adam(groups)
     step, spent = 0, 0.0
     state = load_checkpoint(out) if resume else None
     if state is not None:

@@ -70,6 +70,7 @@ class LossSection:
     com: float = 1.0
     tem_agg: float = 1.0
     tem: float = 1.0
+    flicker: float = 0.0  # the L1 temporal term (memmatte.train.losses), not the paper's
 
 
 @dataclass

@@ -10,6 +10,10 @@ Notation: ``a``/``F`` are the predicted alpha and foreground, ``a*``/``F*`` the 
 
 :func:`matting_losses` returns every term by name ("alpha", "lap", "com", "tem_agg", "tem")
 and their sum ("total"); the names are the keys of the ``[loss]`` table of a training config.
+One term is not the paper's and weighs 0 unless asked for: ``"flicker"``, the L1 form of
+L_tem on alpha, mean |da/dt - da*/dt|. L_tem squares a frame-to-frame change of a few 1e-3,
+so its gradient vanishes exactly where real footage flickers (low alpha in the background);
+the L1 form is what the held-out flicker figure measures.
 
 Every loss is computed in float32 (predictions made under autocast arrive as float16). The
 Laplacian and temporal terms are linear in their argument, so they are computed once on the
@@ -25,8 +29,10 @@ from torch import Tensor
 
 from ..model.network import MattingOutput
 
-TERMS = ("alpha", "lap", "com", "tem_agg", "tem")
-DEFAULT_WEIGHTS: dict[str, float] = {name: 1.0 for name in TERMS}
+TERMS = ("alpha", "lap", "com", "tem_agg", "tem")  # the paper's, each weighing 1 by default
+EXTRA_TERMS = ("flicker",)  # weigh 0 unless a config asks for them
+DEFAULT_WEIGHTS: dict[str, float] = {**{name: 1.0 for name in TERMS},
+                                     **{name: 0.0 for name in EXTRA_TERMS}}
 PYRAMID_LEVELS = 5
 
 # The 5-tap binomial (Gaussian) kernel [1, 4, 6, 4, 1] / 16, applied separably.
@@ -222,15 +228,22 @@ def temporal_loss(pred_fgr: Tensor, pred_pha: Tensor, true_fgr: Tensor, true_pha
     return d_pha.square().mean() + d_fgr.square().mean()
 
 
+def flicker_loss(pred_pha: Tensor, true_pha: Tensor) -> Tensor:
+    """mean |da/dt - da*/dt|: L_tem on alpha in L1 form (see the module's docstring)."""
+    _same_shape(pred_pha, true_pha, "flicker (alpha)")
+    return time_derivative(pred_pha.float() - true_pha.float()).abs().mean()
+
+
 # ================================================================ all together
 
 
 def _weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     merged = dict(DEFAULT_WEIGHTS)
     if weights:
-        unknown = sorted(set(weights) - set(TERMS))
+        unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS))
         if unknown:
-            raise ValueError(f"unknown loss weights {unknown}; valid: {', '.join(TERMS)}")
+            raise ValueError(f"unknown loss weights {unknown}; valid: "
+                             f"{', '.join(DEFAULT_WEIGHTS)}")
         for name, value in weights.items():
             value = float(value)
             if not value >= 0.0:  # also rejects NaN
@@ -246,9 +259,11 @@ def matting_losses(pred: MattingOutput, true_fgr: Tensor, true_pha: Tensor, *,
 
     - ``"alpha"``: L_alpha, ``"lap"``: L_lap, ``"com"``: L_com (the image terms, always);
     - ``"tem_agg"``: only when ``pred.lr_pha`` and ``pred.lr_fgr`` exist (``with_lr=True``);
-    - ``"tem"``: only when ``temporal`` and the clip has T > 1 frames.
+    - ``"tem"``: only when ``temporal`` and the clip has T > 1 frames;
+    - ``"flicker"``: likewise, and only when weighted (it is not the paper's).
 
-    ``weights`` (keys among "alpha", "lap", "com", "tem_agg", "tem"; missing keys weigh 1)
+    ``weights`` (keys among TERMS and EXTRA_TERMS; a missing paper term weighs 1, a missing
+    extra term 0)
     scale the terms: each returned term is ``weight * L`` and ``total`` is their sum. A term
     of weight 0 is not computed and not returned. Truth is ``(B, T, 3|1, H, W)`` like the
     prediction (or ``(B, 3|1, H, W)``).
@@ -273,6 +288,8 @@ def matting_losses(pred: MattingOutput, true_fgr: Tensor, true_pha: Tensor, *,
         terms["tem_agg"] = w["tem_agg"] * aggregation_loss(lr_fgr, lr_pha, t_fgr, t_pha)
     if w["tem"] and temporal and pha.shape[1] > 1:
         terms["tem"] = w["tem"] * temporal_loss(fgr, pha, t_fgr, t_pha)
+    if w["flicker"] and temporal and pha.shape[1] > 1:
+        terms["flicker"] = w["flicker"] * flicker_loss(pha, t_pha)
     if terms:
         total = torch.stack(list(terms.values())).sum()
     else:  # every weight 0: a zero that still backpropagates (to nothing)
