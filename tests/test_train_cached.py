@@ -256,3 +256,24 @@ def test_decoder_rate_zero_trains_the_memory_alone(cache: Path, tmp_path: Path) 
     with pytest.raises(ValueError, match="nothing to train"):
         train_cached(tiny_model("none"), open_cache(cache), tmp_path / "nothing",
                      Recipe(crop=32, lr_decoder=0.0), seconds=600, steps=1)
+
+
+def test_guided_windows_go_through_the_frozen_guided_filter(cache: Path, tmp_path: Path
+                                                           ) -> None:
+    """With ``guided`` the crop's matte is the guided filter's (its weights change it); without
+    it the filter is skipped at network resolution; training never moves the filter."""
+    model = tiny_model()
+    clip = open_cache(cache, ["alpha-clip"])[0]
+    win = sample_window([clip], Recipe(frames=3, crop=W, start_share=1.0), 0)
+    with torch.no_grad():
+        guided = forward_window(model, clip, win, 3, guided=True)[0].pha
+        plain = forward_window(model, clip, win, 3)[0].pha
+        model.refiner.conv[-1].bias.add_(0.2)
+        guided2 = forward_window(model, clip, win, 3, guided=True)[0].pha
+        plain2 = forward_window(model, clip, win, 3)[0].pha
+    assert torch.equal(plain, plain2)
+    assert (guided2 - guided).abs().max() > 0.05
+    refiner = {k: v.clone() for k, v in model.refiner.state_dict().items()}
+    train_cached(model, [clip], tmp_path / "guided",
+                 Recipe(crop=32, lr_decoder=1e-3, guided=True), seconds=600, steps=2)
+    assert all(torch.equal(refiner[k], v) for k, v in model.refiner.state_dict().items())

@@ -108,9 +108,14 @@ class MemMatte(nn.Module):
         return (out[:, :3] + src).clamp(0.0, 1.0), out[:, 3:4].clamp(0.0, 1.0)
 
     def decode(self, src: Tensor, src_sm: Tensor, feats: FrameFeatures, fused: Tensor,
-               with_lr: bool = False) -> MattingOutput:
+               with_lr: bool = False, refine: bool | None = None) -> MattingOutput:
+        """``refine``: through the guided filter (default: where src is larger than src_sm).
+        Training at network resolution passes True so that the decoder's hidden features,
+        which the frozen filter reads, stay features it can use at the plate's ratio."""
         out, hidden, pyramid = self.decode_low(src_sm, feats, fused)
-        if src.shape[2:] != src_sm.shape[2:]:
+        if refine is None:
+            refine = src.shape[2:] != src_sm.shape[2:]
+        if refine:
             fgr, pha = self.refiner(src, src_sm, out, hidden)
         else:
             fgr, pha = self.unrefined(out, src)

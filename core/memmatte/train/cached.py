@@ -36,6 +36,10 @@ class Recipe:
     frames: int = 3  # decoded frames per window (each reads its own t-1, t-2)
     crop: int = 256  # plate pixels, a multiple of 16
     start_share: float = 0.15  # windows that begin at a shot's first frame
+    # Supervise through the frozen guided filter although the crop is at network resolution:
+    # a decoder trained without it drifts from what the filter reads, and plates larger than
+    # the network (every held-out plate) get worse at once.
+    guided: bool = False
     lr_memory: float = 1e-4
     lr_decoder: float = 1e-5
     loss: dict[str, float] = field(default_factory=lambda: {
@@ -85,8 +89,8 @@ def window_positions(first: int, frames: int, memory: int = 2) -> list[int]:
     return [max(i, 0) for i in range(first - memory, first + frames)]
 
 
-def forward_window(model: MemMatte, clip: CachedClip, win: Window, frames: int
-                   ) -> tuple[MattingOutput, torch.Tensor, torch.Tensor]:
+def forward_window(model: MemMatte, clip: CachedClip, win: Window, frames: int,
+                   guided: bool = False) -> tuple[MattingOutput, torch.Tensor, torch.Tensor]:
     """(prediction (1, T, ...), teacher fgr, teacher pha (1, T, ...)) of one window."""
     window = model.config.memory_frames
     pos = window_positions(win.first, frames, window)
@@ -107,7 +111,7 @@ def forward_window(model: MemMatte, clip: CachedClip, win: Window, frames: int
         entry = MemoryEntry(k[window:], v[window:])
     feats = FrameFeatures(*(f[k][window:] for k in LEVELS), entry)
     fused = model.fuse(feats, keys, values)
-    out = model.decode(com, com, feats, fused, with_lr=True)
+    out = model.decode(com, com, feats, fused, with_lr=True, refine=guided)
     pred = MattingOutput(*(x.unsqueeze(0) if x is not None else None for x in out[:4]), None)
     return pred, true_fgr.unsqueeze(0), true_pha.unsqueeze(0)
 
@@ -148,7 +152,8 @@ def train_cached(model: MemMatte, clips: list[CachedClip], out: Path, recipe: Re
     try:
         while (steps is None or step < steps) and time.perf_counter() - started < seconds:
             win = sample_window(clips, recipe, step)
-            pred, fgr, pha = forward_window(model, clips[win.clip], win, recipe.frames)
+            pred, fgr, pha = forward_window(model, clips[win.clip], win, recipe.frames,
+                                            recipe.guided)
             losses = matting_losses(pred, fgr, pha, weights=recipe.loss)
             optimizer.zero_grad(set_to_none=True)
             losses["total"].backward()
