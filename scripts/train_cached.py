@@ -6,6 +6,10 @@ clips (memmatte.train.cached): the recipe a 2-core CPU can carry.
         --init runs/converted.safetensors --memory attention --out runs/cached-attention \
         --steps 2500 --seconds 3300
 
+The 2026-12-07 runs of docs/training.md add ``--lr-memory 1e-3 --lr-decoder 2e-5 --tem 5
+--flicker 10 --guided`` (``--lr-decoder 0`` for memory only, ``--memory none`` for the
+ablation).
+
 ``--clips`` names the training clips (default: every label folder; never pass held-out
 ones). The feature cache is built first (clips already cached are kept). Resumes from
 ``OUT/checkpoint.pt``. Writes ``OUT/weights.safetensors`` whose metadata holds the recipe,
