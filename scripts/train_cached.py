@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from memmatte.model import MemMatte, ModelConfig
+from memmatte.model import MemMatte
 from memmatte.train.cached import Recipe, train_cached
 from memmatte.train.feature_cache import build_cache, open_cache
 from memmatte.weights import load_weights, save_weights
@@ -54,7 +55,8 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start, info = load_weights(args.init)
-    model = MemMatte(ModelConfig(memory=args.memory, memory_readout="delta")).eval()
+    # The init's architecture (its decoder window included), with the memory asked for.
+    model = MemMatte(replace(start.config, memory=args.memory, memory_readout="delta")).eval()
     missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
     if missing or (unexpected and args.memory == "attention"):
         print(f"init does not fit: missing {missing}, unexpected {unexpected}", file=sys.stderr)

@@ -20,7 +20,7 @@ from onnx import TensorProto, helper, numpy_helper
 from safetensors.torch import save_file
 from torch import nn
 
-from memmatte.model import MemMatte
+from memmatte.model import MemMatte, ModelConfig
 from memmatte.weights import ConversionError, convert_rvm_onnx, convert_torchvision
 from memmatte.weights.layout import Slot, rvm_slots
 from memmatte.weights.report import layer_names
@@ -563,3 +563,29 @@ def test_real_rvm_full_network_parity(frame: np.ndarray):
     assert 0.01 < float((pha > 0.5).mean()) < 0.99
     assert np.abs(out.fgr.numpy() - fgr).max() <= 2e-4
     assert np.abs(out.pha.numpy() - pha).max() <= 2e-4
+
+
+def test_real_rvm_window_parity(frame: np.ndarray):
+    """With decoder memory "window" the converted network is the published recurrent one
+    whose state restarts two frames back: frame t equals RVM run over t-2, t-1, t from zero."""
+    import onnxruntime as ort
+
+    rvm_onnx = require_rvm_onnx()
+    model, report = convert_rvm_onnx(rvm_onnx, MemMatte(ModelConfig(decoder_memory="window")))
+    assert report.unused_source == []
+    model.eval()
+    # Three frames that move: the plate panned by a few pixels per frame.
+    clip = [np.roll(frame, 12 * k, axis=3) for k in range(3)]
+    session = ort.InferenceSession(str(rvm_onnx), providers=["CPUExecutionProvider"])
+    state = [np.zeros((1, 1, 1, 1), np.float32)] * 4
+    for src in clip:
+        fgr, pha, *state = session.run(None, {
+            "src": src, "downsample_ratio": np.array([RATIO], np.float32),
+            **dict(zip(("r1i", "r2i", "r3i", "r4i"), state))})
+    with torch.no_grad():
+        out = model(torch.from_numpy(np.stack(clip, 1)), downsample_ratio=RATIO)
+        cold = model(torch.from_numpy(clip[2]), downsample_ratio=RATIO)
+    assert np.abs(out.fgr[:, 2].numpy() - fgr).max() <= 2e-4
+    assert np.abs(out.pha[:, 2].numpy() - pha).max() <= 2e-4
+    # The state is really carried: a frame alone is another matte.
+    assert np.abs(cold.pha.numpy() - pha).max() > 1e-3

@@ -22,6 +22,28 @@ def model() -> MemMatte:
     return m
 
 
+@pytest.fixture(scope="module")
+def windowed(model: MemMatte) -> MemMatte:
+    """The same network with a decoder window: GRU state weights set, so that the states
+    rebuilt over t-2 and t-1 change frame t clearly."""
+    from dataclasses import replace
+
+    m = MemMatte(replace(model.config, decoder_memory="window")).eval()
+    missing = m.load_state_dict(model.state_dict(), strict=False).missing_keys
+    assert missing and all(k.rsplit(".", 2)[-2] in ("gate_state", "reset", "candidate_state")
+                           for k in missing)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if name in missing:
+                p.normal_(0, 0.1)
+    return m
+
+
+# The finite window holds for the attention memory and for the decoder window alike.
+BOTH = pytest.mark.parametrize("net", ["model", "windowed"])
+
+
 def clip(t: int, h: int = 64, w: int = 96, seed: int = 1) -> torch.Tensor:
     return torch.rand(1, t, 3, h, w, generator=torch.Generator().manual_seed(seed))
 
@@ -74,7 +96,9 @@ def play(model: MemMatte, frames: torch.Tensor) -> list[torch.Tensor]:
     return outs
 
 
-def test_frame_depends_only_on_two_previous_frames(model: MemMatte) -> None:
+@BOTH
+def test_frame_depends_only_on_two_previous_frames(net: str, request: pytest.FixtureRequest) -> None:
+    model = request.getfixturevalue(net)
     frames = clip(6)
     with torch.inference_mode():
         sequential = play(model, frames)
@@ -84,7 +108,9 @@ def test_frame_depends_only_on_two_previous_frames(model: MemMatte) -> None:
             assert diff <= 1e-5, f"frame {t}: {diff}"
 
 
-def test_frames_outside_window_do_not_matter(model: MemMatte) -> None:
+@BOTH
+def test_frames_outside_window_do_not_matter(net: str, request: pytest.FixtureRequest) -> None:
+    model = request.getfixturevalue(net)
     a, b = clip(4, seed=1), clip(4, seed=1).clone()
     b[:, 0] = torch.rand_like(b[:, 0])  # frame 0 is outside frame 3's window
     with torch.inference_mode():
@@ -93,7 +119,9 @@ def test_frames_outside_window_do_not_matter(model: MemMatte) -> None:
     assert not torch.allclose(pa[:, 2], pb[:, 2], atol=1e-3)  # but inside frame 2's
 
 
-def test_frame_by_frame_with_carried_memory_equals_whole_clip(model: MemMatte) -> None:
+@BOTH
+def test_frame_by_frame_with_carried_memory_equals_whole_clip(net: str, request: pytest.FixtureRequest) -> None:
+    model = request.getfixturevalue(net)
     frames = clip(5)
     with torch.inference_mode():
         whole = model(frames)
@@ -102,7 +130,9 @@ def test_frame_by_frame_with_carried_memory_equals_whole_clip(model: MemMatte) -
     assert (pieces - torch.cat([whole.fgr, whole.pha], 2)).abs().max() <= 5e-5
 
 
-def test_chunks_with_carried_memory_equal_whole_clip(model: MemMatte) -> None:
+@BOTH
+def test_chunks_with_carried_memory_equal_whole_clip(net: str, request: pytest.FixtureRequest) -> None:
+    model = request.getfixturevalue(net)
     frames = clip(6)
     with torch.inference_mode():
         whole = model(frames)
@@ -110,6 +140,36 @@ def test_chunks_with_carried_memory_equal_whole_clip(model: MemMatte) -> None:
         second = model(frames[:, 3:], memory=first.memory)
     joined = torch.cat([first.pha, second.pha], 1)
     assert (joined - whole.pha).abs().max() <= 5e-5
+
+
+def test_decoder_window_changes_output_and_cold_gru_is_gated_block(
+        model: MemMatte, windowed: MemMatte) -> None:
+    frames = clip(3)
+    with torch.inference_mode():
+        alone = windowed(frames[:, 2]).pha
+        in_window = windowed(frames).pha[:, 2]
+        plain_model = model(frames[:, 2]).pha
+    # A cold frame (its window is itself) and the plain network differ only by the state
+    # the frame hands itself; with the frame's predecessors the state changes the matte.
+    assert (in_window - alone).abs().max() > 1e-3
+    assert (alone - plain_model).abs().max() > 1e-3
+    block = windowed.decoder.decode2.refine
+    x = torch.rand(1, block.half * 2, 8, 8)
+    plain = GatedBlock(block.half * 2)
+    plain.load_state_dict(block.state_dict(), strict=False)
+    with torch.inference_mode():
+        assert torch.equal(block(x), plain(x))  # no state: the gated block exactly
+        assert not torch.allclose(block(x, torch.rand(1, block.half, 8, 8)), plain(x))
+
+
+def test_state_for_a_block_without_state_weights_is_refused() -> None:
+    with pytest.raises(ValueError, match="without state weights"):
+        GatedBlock(8)(torch.rand(1, 8, 4, 4), torch.rand(1, 4, 4, 4))
+
+
+def test_unknown_decoder_memory_is_refused() -> None:
+    with pytest.raises(ValueError, match="decoder_memory must be one of"):
+        ModelConfig(decoder_memory="lstm")
 
 
 def test_memory_changes_output_when_read_out_is_trained(model: MemMatte) -> None:

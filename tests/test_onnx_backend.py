@@ -34,15 +34,37 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.nn.M
     return path, model
 
 
+@pytest.fixture(scope="module")
+def exported_window(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.nn.Module]:
+    """A network with a decoder window (GRU state weights set) and attention, and its export."""
+    from dataclasses import replace
+
+    from memmatte.model import MemMatte
+
+    base, info = load_weights()
+    model = MemMatte(replace(base.config, decoder_memory="window")).eval()
+    missing = set(model.load_state_dict(base.state_dict(), strict=False).missing_keys)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.memory.readout.weight.normal_(0, 0.2)
+        for name, p in model.named_parameters():
+            if name in missing:
+                p.normal_(0, 0.1)
+    path = export_onnx(model, info, tmp_path_factory.mktemp("onnx") / "window.onnx")
+    return path, model
+
+
 def network_frames(n: int) -> dict[int, np.ndarray]:
     """Real frames (the demo plate, roughly display-encoded) for both backends."""
     return {f: np.clip(demo_frame(1001 + f) ** (1 / 2.2), 0, 1).astype(np.float32)
             for f in range(n)}
 
 
+@pytest.mark.parametrize("graph", ["exported", "exported_window"])
 @pytest.mark.parametrize("ratio", [0.5, 1.0, 0.37])
-def test_onnx_matches_torch_through_the_window(exported, ratio: float) -> None:
-    path, model = exported
+def test_onnx_matches_torch_through_the_window(graph: str, ratio: float,
+                                               request: pytest.FixtureRequest) -> None:
+    path, model = request.getfixturevalue(graph)
     frames = network_frames(4)
     results = {}
     for name, backend in (("torch", TorchBackend(model, "cpu")),

@@ -133,6 +133,30 @@ def test_window_forward_equals_the_network_on_the_same_frames(cache: Path) -> No
     assert (pred.fgr - whole.fgr).abs().max() < 1e-2
 
 
+def test_window_forward_with_a_decoder_window_equals_the_network(cache: Path) -> None:
+    """A decoder window rebuilds each decoded frame's states over its own t-2, t-1, in the
+    cached path as in the network, for windows inside a clip too."""
+    model = MemMatte(ModelConfig(decoder_memory="window")).eval()
+    missing = set(model.load_state_dict(SHIPPED, strict=False).missing_keys)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in missing:
+                p.normal_(0, 0.3)
+    clip = open_cache(cache, ["alpha-clip"])[0]
+    recipe = Recipe(frames=3, crop=W, start_share=0.0)
+    win = next(w for w in (sample_window([clip], recipe, s) for s in range(50)) if w.first >= 2)
+    pos = window_positions(win.first, 3)
+    with torch.no_grad():
+        pred, _, _ = forward_window(model, clip, win, 3)
+        com = clip.read("com", pos, (0, 0, H, W))
+        whole = model(com.unsqueeze(0))  # frames 2.. read exactly their predecessors here
+        alone = model(com[2:])
+    assert (whole.pha[0, 2:] - alone.pha).abs().max() > 0.05  # the states matter
+    assert (pred.pha[0] - whole.pha[0, 2:]).abs().max() < 1e-2
+    assert (pred.fgr[0] - whole.fgr[0, 2:]).abs().max() < 1e-2
+
+
 # -- training -------------------------------------------------------------------------------
 def frozen_state(model: MemMatte) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in model.state_dict().items()

@@ -1,9 +1,10 @@
 """``memmatte export --format onnx``: the network as an ONNX graph for ONNX Runtime.
 
 One graph per frame, keeping the finite window: inputs are the frame at network resolution,
-the downsample ratio it was brought there by, and the memory entries (keys, values) of the
-frames it reads; outputs are the guided filter's coefficients A and b at network resolution
-and the frame's own entry, which the caller keeps for the next two frames. Bringing the plate
+the downsample ratio it was brought there by, and the memory entries of the frames it reads
+(attention keys and values; for a decoder window their frames at network resolution and
+encoder features, ``prev_*``); outputs are the guided filter's coefficients A and b at
+network resolution and the frame's own entry, which the caller keeps for the next two frames. Bringing the plate
 to network size and the full-resolution pass are the caller's (numpy and a C loop, in bands:
 ``memmatte.engine.full_resolution``): a graph would stream full-size planes through memory.
 So playback runs the graph once per frame on small tensors, and a host needs no torch.
@@ -22,10 +23,14 @@ from torch import Tensor, nn
 from .. import __version__
 from ..atomic import atomic_path
 from ..engine.onnx_backend import FORMAT, FORMAT_VERSION
-from ..model import MemMatte
+from ..model import FrameContext, MemMatte
 from ..weights import WeightsInfo
 
 OPSET = 17
+# A decoder window's inputs (N, M, C, h, w) and the frame's own outputs (N, C, h, w), in
+# FrameContext's order; the frame's own image is the caller's already.
+CONTEXT_INPUTS = ("prev_src", "prev_f1", "prev_f2", "prev_f3", "prev_f4")
+CONTEXT_OUTPUTS = (None, "f1", "f2", "f3", "f4")
 
 
 class FrameStep(nn.Module):
@@ -35,11 +40,16 @@ class FrameStep(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, src: Tensor, downsample_ratio: Tensor, keys: Tensor | None = None,
-                values: Tensor | None = None) -> tuple[Tensor, ...]:
+    def forward(self, src: Tensor, downsample_ratio: Tensor, *memory: Tensor
+                ) -> tuple[Tensor, ...]:
         m = self.model
+        keys = values = None
+        if m.memory is not None:
+            keys, values, *memory = memory
+        contexts = FrameContext(*memory) if m.decoder.recurrent else None
         feats = m.encode(src)
-        out, hidden, _ = m.decode_low(src, feats, m.fuse(feats, keys, values))
+        out, hidden, _ = m.decode_low(src, feats, m.fuse(feats, keys, values),
+                                      m.window_states(contexts))
         # A graph has no branch on the ratio, so the guided filter always runs: at ratio 1,
         # where its result is not used, on the top-left pixel only (Where broadcasts it away).
         refine = downsample_ratio < 1.0
@@ -52,9 +62,12 @@ class FrameStep(nn.Module):
         a, b = m.refiner.coefficients(crop(src), crop(out), crop(hidden))
         a = torch.where(refine, a, torch.zeros_like(out))
         b = torch.where(refine, b, out)
-        if feats.memory is None:
-            return a, b
-        return a, b, feats.memory.key, feats.memory.value
+        own: tuple[Tensor, ...] = ()
+        if m.memory is not None:
+            own += (feats.memory.key, feats.memory.value)
+        if m.decoder.recurrent:
+            own += (feats.f1, feats.f2, feats.f3, feats.f4)
+        return (a, b, *own)
 
 
 def export_onnx(model: MemMatte, info: WeightsInfo, path: str | Path) -> Path:
@@ -83,6 +96,19 @@ def export_onnx(model: MemMatte, info: WeightsInfo, path: str | Path) -> Path:
         for name in ("keys", "values", "key", "value"):
             dynamic[name] = {3: "mem_height", 4: "mem_width"} if name.endswith("s") else {
                 2: "mem_height", 3: "mem_width"}
+    if model.decoder.recurrent:
+        with torch.no_grad():
+            own = model.encode(src)
+        levels = (src, own.f1, own.f2, own.f3, own.f4)
+        args += tuple(x.unsqueeze(1).expand(-1, c.memory_frames, -1, -1, -1).contiguous()
+                      for x in levels)
+        names_in += list(CONTEXT_INPUTS)
+        names_out += [n for n in CONTEXT_OUTPUTS if n is not None]
+        for k, (name_in, name_out) in enumerate(zip(CONTEXT_INPUTS, CONTEXT_OUTPUTS)):
+            size = {0: ("height", "width")}.get(k, (f"h{k}", f"w{k}"))
+            dynamic[name_in] = {3: size[0], 4: size[1]}
+            if name_out is not None:
+                dynamic[name_out] = {2: size[0], 3: size[1]}
     with atomic_path(path) as tmp, torch.inference_mode(False), torch.no_grad(), \
             warnings.catch_warnings():
         # Shape checks and the attention scale are constants of the traced graph, as meant.

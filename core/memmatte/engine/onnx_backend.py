@@ -20,7 +20,12 @@ from ..protocol.errors import WEIGHTS, MemmatteError
 
 FORMAT = "memmatte-onnx"
 # 2: network-resolution input, coefficient outputs (1 took the plate and returned fgr, pha).
+# A graph with a decoder window has more memory inputs (prev_*) but the same format.
 FORMAT_VERSION = "2"
+# Each memory input of a graph and the output that gives a frame's own part of it (None: the
+# frame at network resolution, which the caller has).
+MEMORY_IO = {"keys": "key", "values": "value", "prev_src": None, "prev_f1": "f1",
+             "prev_f2": "f2", "prev_f3": "f3", "prev_f4": "f4"}
 DEFAULT_ONNX = "default.onnx"
 
 
@@ -49,12 +54,17 @@ def _providers(ort: Any, device: str) -> list[str]:
                       "valid: auto, cpu, cuda")
 
 
-def memory_size(height: int, width: int) -> tuple[int, int]:
-    """The 1/16 feature size of a frame at network resolution: four stride-2 stages, each
-    rounding up."""
-    for _ in range(4):
+def memory_size(height: int, width: int, stages: int = 4) -> tuple[int, int]:
+    """The feature size of a frame at network resolution after ``stages`` stride-2 stages,
+    each rounding up (4: the 1/16 memory)."""
+    for _ in range(stages):
         height, width = (height + 1) // 2, (width + 1) // 2
     return height, width
+
+
+# Stride-2 stages before each memory input's resolution.
+STAGES = {"keys": 4, "values": 4, "prev_src": 0, "prev_f1": 1, "prev_f2": 2, "prev_f3": 3,
+          "prev_f4": 4}
 
 
 class OnnxBackend:
@@ -76,6 +86,7 @@ class OnnxBackend:
         self.providers = _providers(ort, device)
         self._threads = threads
         self._session = self._open()
+        self._outputs = [o.name for o in self._session.get_outputs()]
         meta = self._session.get_modelmeta().custom_metadata_map
         if meta.get("format") != FORMAT:
             raise OnnxModelError(f"{self.path}: not a memmatte ONNX export (format marker "
@@ -87,10 +98,10 @@ class OnnxBackend:
                                  "--format onnx' from its .safetensors weights")
         self.weights_id = meta.get("memmatte:weights", "")
         self.config = json.loads(meta.get("memmatte:config", "{}"))
-        inputs = {i.name for i in self._session.get_inputs()}
-        self.window = int(self.config.get("memory_frames", 2)) if "keys" in inputs else 0
-        self._key_channels = int(self.config.get("key_channels", 64))
-        self._value_channels = int(self.config.get("value_channels", 128))
+        # The memory inputs this graph has, with their channels: (N, M, C, h, w).
+        self._memory = {i.name: int(i.shape[2]) for i in self._session.get_inputs()
+                        if i.name in MEMORY_IO}
+        self.window = int(self.config.get("memory_frames", 2)) if self._memory else 0
         self.full_resolution = FullResolutionPass(threads or 1)
         keep_freed_memory()
 
@@ -116,38 +127,45 @@ class OnnxBackend:
             self._session = self._open()
         self.full_resolution.set_threads(threads)
 
-    def _run(self, small: np.ndarray, ratio: float, keys: np.ndarray | None,
-             values: np.ndarray | None) -> list[np.ndarray]:
+    def _run(self, small: np.ndarray, ratio: float, memory: dict[str, np.ndarray]
+             ) -> list[np.ndarray]:
         feeds = {"src": np.ascontiguousarray(small.transpose(2, 0, 1)[None], np.float32),
-                 "downsample_ratio": np.array([ratio], np.float32)}
-        if self.window:
-            feeds["keys"], feeds["values"] = keys, values
+                 "downsample_ratio": np.array([ratio], np.float32), **memory}
         return self._session.run(None, feeds)
 
-    def _zeros(self, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h, w = memory_size(*small.shape[:2])
-        return (np.zeros((1, self.window, self._key_channels, h, w), np.float32),
-                np.zeros((1, self.window, self._value_channels, h, w), np.float32))
+    def _zeros(self, small: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        for name, channels in self._memory.items():
+            h, w = memory_size(*small.shape[:2], STAGES[name])
+            out[name] = np.zeros((1, self.window, channels, h, w), np.float32)
+        return out
 
-    def _entry_small(self, small: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    def _own(self, small: np.ndarray, out: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """A frame's entry from the graph's outputs: each memory input's part for this frame
+        (1, C, h, w)."""
+        named = dict(zip(self._outputs, out))
+        src = np.ascontiguousarray(small.transpose(2, 0, 1)[None], np.float32)
+        return {name: src if MEMORY_IO[name] is None else named[MEMORY_IO[name]]
+                for name in self._memory}
+
+    def _entry_small(self, small: np.ndarray, ratio: float) -> dict[str, np.ndarray]:
         # The graph computes a frame's entry from the frame alone: any memory will do.
-        out = self._run(small, ratio, *self._zeros(small))
-        return out[2], out[3]
+        return self._own(small, self._run(small, ratio, self._zeros(small)))
 
-    def entry(self, rgb: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    def entry(self, rgb: np.ndarray, ratio: float) -> dict[str, np.ndarray]:
         return self._entry_small(downsample(rgb, ratio), ratio)
 
     def matte(self, rgb: np.ndarray, ratio: float, memory: list[Any]
               ) -> tuple[np.ndarray, np.ndarray, Any]:
         small = downsample(rgb, ratio)
-        keys = values = None
+        feeds: dict[str, np.ndarray] = {}
         if self.window:
             if any(m is SELF for m in memory):  # a shot's first frame reads itself
                 own = self._entry_small(small, ratio)
                 memory = [own if m is SELF else m for m in memory]
-            keys = np.stack([m[0][0] for m in memory])[None]
-            values = np.stack([m[1][0] for m in memory])[None]
-        out = self._run(small, ratio, keys, values)
-        entry = (out[2], out[3]) if self.window else None
+            feeds = {name: np.stack([m[name][0] for m in memory])[None]
+                     for name in self._memory}
+        out = self._run(small, ratio, feeds)
+        entry = self._own(small, out) if self.window else None
         fgr, pha = self.full_resolution(rgb, out[0][0], out[1][0])
         return fgr, pha, entry

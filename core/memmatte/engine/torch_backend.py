@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..model import MemMatte, MemoryEntry
+from ..model.memory import stack_entries
 from ..model.folding import fold_batch_norms
 from .backend import SELF
 from .devices import pick_device
@@ -28,7 +29,7 @@ class TorchBackend:
         self.model = fold_batch_norms(model).to(self.device)
         if self.half:
             self.model = self.model.half()
-        self.window = model.config.memory_frames if model.memory is not None else 0
+        self.window = model.window
         self.weights_id = weights_id
         self.full_resolution = FullResolutionPass(torch.get_num_threads())
         self._layout_threads = 0
@@ -64,7 +65,7 @@ class TorchBackend:
         self._follow_threads()
         entry = self.model.encode(self._small(rgb, ratio)[1]).memory
         assert entry is not None, "a network without memory has no entries"
-        return _contiguous(entry)
+        return entry.contiguous()
 
     @torch.inference_mode()
     def matte(self, rgb: np.ndarray, ratio: float, memory: list[Any]
@@ -72,18 +73,14 @@ class TorchBackend:
         self._follow_threads()
         _, src_sm = self._small(rgb, ratio)
         feats = self.model.encode(src_sm)
-        keys = values = None
+        keys = values = state = None
         if memory and feats.memory is not None:
-            entries = [feats.memory if m is SELF else m for m in memory]
-            keys = torch.stack([e.key for e in entries], 1)
-            values = torch.stack([e.value for e in entries], 1)
+            stacks = stack_entries([feats.memory if m is SELF else m for m in memory])
+            keys, values = stacks.key, stacks.value
+            state = self.model.window_states(stacks.context)
         refine = tuple(src_sm.shape[2:]) != rgb.shape[:2]
         a, b = self.model.coefficients(src_sm, feats, self.model.fuse(feats, keys, values),
-                                       refine)
+                                       refine, state)
         fgr, pha = self.full_resolution(rgb, a[0].float().cpu().numpy(),
                                         b[0].float().cpu().numpy())
-        return fgr, pha, None if feats.memory is None else _contiguous(feats.memory)
-
-
-def _contiguous(entry: MemoryEntry) -> MemoryEntry:
-    return MemoryEntry(entry.key.contiguous(), entry.value.contiguous())
+        return fgr, pha, None if feats.memory is None else feats.memory.contiguous()

@@ -6,6 +6,7 @@ from typing import Any
 
 MEMORY_KINDS = ("attention", "none")
 MEMORY_READOUTS = ("delta", "plain")
+DECODER_MEMORIES = ("none", "window")
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class ModelConfig:
     # "delta": the memory adds only what t-1 and t-2 say beyond the frame's own read (zero at
     # a shot's first frame); "plain": the read as it is (files made before "delta" existed).
     memory_readout: str = "delta"
+    # "window": the decoder's gated blocks are GRUs whose state is rebuilt over the same
+    # window (t-2, then t-1, then t) at every frame; "none": every frame decodes alone.
+    decoder_memory: str = "none"
 
     def __post_init__(self) -> None:
         if self.memory not in MEMORY_KINDS:
@@ -29,6 +33,9 @@ class ModelConfig:
         if self.memory_readout not in MEMORY_READOUTS:
             raise ValueError(f"memory_readout must be one of {MEMORY_READOUTS}, got "
                              f"{self.memory_readout!r}")
+        if self.decoder_memory not in DECODER_MEMORIES:
+            raise ValueError(f"decoder_memory must be one of {DECODER_MEMORIES}, got "
+                             f"{self.decoder_memory!r}")
         if len(self.decoder_channels) != 4:
             raise ValueError(f"decoder_channels needs 4 widths, got {self.decoder_channels!r}")
         if self.memory_frames < 1:

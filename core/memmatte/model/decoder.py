@@ -3,6 +3,12 @@
 Each up-sampling block doubles the resolution, concatenates the encoder skip feature and the
 average-pooled image at that scale, reduces channels with a 3x3 conv, then merges them with a
 gated block whose untouched half is the residual path.
+
+With ``window`` (``ModelConfig.decoder_memory``) the gated blocks are convolutional GRUs
+whose state never outlives the memory window: frame t's state is rebuilt from zero over
+frames t-2 and t-1 (their own encoder features), so the output still depends on frames
+t-2..t only (DESIGN invariant 1) while the decoder sees the previous *mattes'* history at
+1/16, 1/8, 1/4 and 1/2, where holes and background flicker live.
 """
 from __future__ import annotations
 
@@ -30,30 +36,54 @@ class GatedBlock(nn.Module):
 
     out = [a, sigmoid(gate(b)) * tanh(candidate(b))] for x = [a, b]. This is what the
     published ConvGRU decoder computes on a shot's first frame (zero state), so its weights
-    initialise this block exactly; temporal context comes from the memory block instead.
+    initialise this block exactly.
+
+    ``recurrent``: the block is the whole GRU, with a state h of the refined half's shape:
+    z = sigmoid(gate(b) + gate_state(h)), r = sigmoid(reset([b, h])),
+    c = tanh(candidate(b) + candidate_state(r * h)), h' = (1 - z) h + z c; the block returns
+    [a, h'] and h' is the next frame's state. Without a state (None) it is the gated block
+    above exactly, whatever the state weights are.
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, recurrent: bool = False) -> None:
         super().__init__()
         self.half = channels // 2
         rest = channels - self.half
         self.gate = nn.Conv2d(rest, rest, 3, padding=1)
         self.candidate = nn.Conv2d(rest, rest, 3, padding=1)
+        self.recurrent = recurrent
+        if recurrent:
+            self.gate_state = nn.Conv2d(rest, rest, 3, padding=1, bias=False)
+            self.reset = nn.Conv2d(2 * rest, rest, 3, padding=1)
+            self.candidate_state = nn.Conv2d(rest, rest, 3, padding=1, bias=False)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, state: Tensor | None = None) -> Tensor:
         a, b = x[:, : self.half], x[:, self.half :]
-        return torch.cat([a, torch.sigmoid(self.gate(b)) * torch.tanh(self.candidate(b))], 1)
+        if state is None:
+            return torch.cat([a, torch.sigmoid(self.gate(b)) * torch.tanh(self.candidate(b))], 1)
+        if not self.recurrent:
+            raise ValueError("a state was given to a gated block without state weights")
+        z = torch.sigmoid(self.gate(b) + self.gate_state(state))
+        r = torch.sigmoid(self.reset(torch.cat([b, state], 1)))
+        c = torch.tanh(self.candidate(b) + self.candidate_state(r * state))
+        return torch.cat([a, state + z * (c - state)], 1)
+
+    def next_state(self, out: Tensor) -> Tensor:
+        """The state the next frame starts from: the refined half of this block's output."""
+        return out[:, self.half :]
 
 
 class UpsamplingBlock(nn.Module):
-    def __init__(self, cin: int, cskip: int, cimg: int, cout: int) -> None:
+    def __init__(self, cin: int, cskip: int, cimg: int, cout: int,
+                 recurrent: bool = False) -> None:
         super().__init__()
         self.conv = conv_bn_relu(cin + cskip + cimg, cout)
-        self.refine = GatedBlock(cout)
+        self.refine = GatedBlock(cout, recurrent)
 
-    def forward(self, x: Tensor, skip: Tensor, img: Tensor) -> Tensor:
+    def forward(self, x: Tensor, skip: Tensor, img: Tensor, state: Tensor | None = None
+                ) -> Tensor:
         x = torch.cat([upsample_to(x, skip), skip, img], dim=1)
-        return self.refine(self.conv(x))
+        return self.refine(self.conv(x), state)
 
 
 class OutputBlock(nn.Module):
@@ -67,19 +97,24 @@ class OutputBlock(nn.Module):
         return self.conv(torch.cat([upsample_to(x, img), img], dim=1))
 
 
+# Decoder states of one frame: the refined halves at 1/16, 1/8, 1/4 and 1/2.
+States = tuple[Tensor, Tensor, Tensor, Tensor]
+
+
 class Decoder(nn.Module):
     """Features (1/2, 1/4, 1/8 skips; fused 1/16) + image -> hidden features at full size."""
 
     def __init__(self, skip_channels: tuple[int, int, int], bottleneck: int,
-                 widths: tuple[int, int, int, int]) -> None:
+                 widths: tuple[int, int, int, int], recurrent: bool = False) -> None:
         super().__init__()
         s1, s2, s3 = skip_channels
         w3, w2, w1, w0 = widths
+        self.recurrent = recurrent
         self.pool = nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)
-        self.bottleneck = GatedBlock(bottleneck)
-        self.decode3 = UpsamplingBlock(bottleneck, s3, 3, w3)
-        self.decode2 = UpsamplingBlock(w3, s2, 3, w2)
-        self.decode1 = UpsamplingBlock(w2, s1, 3, w1)
+        self.bottleneck = GatedBlock(bottleneck, recurrent)
+        self.decode3 = UpsamplingBlock(bottleneck, s3, 3, w3, recurrent)
+        self.decode2 = UpsamplingBlock(w3, s2, 3, w2, recurrent)
+        self.decode1 = UpsamplingBlock(w2, s1, 3, w1, recurrent)
         self.decode0 = OutputBlock(w1, 3, w0)
 
     def image_pyramid(self, img: Tensor) -> list[Tensor]:
@@ -89,9 +124,19 @@ class Decoder(nn.Module):
             levels.append(self.pool(levels[-1]))
         return levels
 
+    def states(self, pyramid: list[Tensor], f1: Tensor, f2: Tensor, f3: Tensor,
+               fused: Tensor, state: States | None = None) -> tuple[Tensor, States]:
+        """The 1/2 output and the states after this frame (the output block is not run: a
+        predecessor in the window only hands its states on)."""
+        s4, s3, s2, s1 = (None,) * 4 if state is None else state
+        x4 = self.bottleneck(fused, s4)
+        x3 = self.decode3(x4, f3, pyramid[3], s3)
+        x2 = self.decode2(x3, f2, pyramid[2], s2)
+        x1 = self.decode1(x2, f1, pyramid[1], s1)
+        return x1, (self.bottleneck.next_state(x4), self.decode3.refine.next_state(x3),
+                    self.decode2.refine.next_state(x2), self.decode1.refine.next_state(x1))
+
     def forward(self, pyramid: list[Tensor], f1: Tensor, f2: Tensor, f3: Tensor,
-                fused: Tensor) -> Tensor:
-        x = self.decode3(self.bottleneck(fused), f3, pyramid[3])
-        x = self.decode2(x, f2, pyramid[2])
-        x = self.decode1(x, f1, pyramid[1])
-        return self.decode0(x, pyramid[0])
+                fused: Tensor, state: States | None = None) -> Tensor:
+        x1, _ = self.states(pyramid, f1, f2, f3, fused, state)
+        return self.decode0(x1, pyramid[0])

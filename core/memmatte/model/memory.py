@@ -16,11 +16,44 @@ from torch import Tensor, nn
 from .config import MEMORY_READOUTS
 
 
-class MemoryEntry(NamedTuple):
-    """Per-frame key (N, Ck, h, w) and value (N, Cv, h, w); what a frame contributes to memory."""
+class FrameContext(NamedTuple):
+    """What a frame hands to the decoder window of the frames after it (decoder memory
+    "window"): its image at network resolution and its encoder features, from which their
+    decoder rebuilds its states (N, C, h, w each; (N, M, C, h, w) when stacked)."""
 
-    key: Tensor
-    value: Tensor
+    src: Tensor
+    f1: Tensor
+    f2: Tensor
+    f3: Tensor
+    f4: Tensor
+
+
+class MemoryEntry(NamedTuple):
+    """What a frame contributes to memory: key (N, Ck, h, w) and value (N, Cv, h, w) for the
+    attention block (None without one), and its context for a decoder window (or None)."""
+
+    key: Tensor | None
+    value: Tensor | None
+    context: FrameContext | None = None
+
+    def contiguous(self) -> "MemoryEntry":
+        def c(x: Tensor | None) -> Tensor | None:
+            return None if x is None else x.contiguous()
+        context = (None if self.context is None
+                   else FrameContext(*(t.contiguous() for t in self.context)))
+        return MemoryEntry(c(self.key), c(self.value), context)
+
+
+def stack_entries(entries: list[MemoryEntry]) -> MemoryEntry:
+    """Per-frame entries (N, C, h, w each) as one memory (N, M, C, h, w), in their order."""
+    first = entries[0]
+
+    def stack(pick) -> Tensor | None:  # type: ignore[no-untyped-def]
+        return None if pick(first) is None else torch.stack([pick(e) for e in entries], 1)
+
+    context = (None if first.context is None else FrameContext(*(
+        torch.stack([e.context[i] for e in entries], 1) for i in range(len(first.context)))))
+    return MemoryEntry(stack(lambda e: e.key), stack(lambda e: e.value), context)
 
 
 def attend(query: Tensor, keys: Tensor, values: Tensor) -> Tensor:

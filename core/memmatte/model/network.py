@@ -15,11 +15,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import ModelConfig
-from .decoder import Decoder
+from .decoder import Decoder, States
 from .encoder import FEATURE_CHANNELS, MobileNetV3LargeEncoder
 from .guided_filter import DeepGuidedFilter
 from .lraspp import LRASPP
-from .memory import AttentionMemory, MemoryEntry, window_indices
+from .memory import AttentionMemory, FrameContext, MemoryEntry, window_indices
 
 
 class FrameFeatures(NamedTuple):
@@ -29,7 +29,7 @@ class FrameFeatures(NamedTuple):
     f2: Tensor
     f3: Tensor
     f4: Tensor  # LR-ASPP output at 1/16
-    memory: MemoryEntry | None  # None for memory="none"
+    memory: MemoryEntry | None  # None where neither memory nor decoder window reads it
 
 
 class MattingOutput(NamedTuple):
@@ -63,7 +63,8 @@ class MemMatte(nn.Module):
                                        c.memory_readout)
                        if c.memory == "attention" else None)
         self.lr_head = nn.Conv2d(c.aspp_channels, 4, 1)
-        self.decoder = Decoder(FEATURE_CHANNELS[:3], c.aspp_channels, c.decoder_channels)
+        self.decoder = Decoder(FEATURE_CHANNELS[:3], c.aspp_channels, c.decoder_channels,
+                               recurrent=c.decoder_memory == "window")
         self.project = nn.Conv2d(c.decoder_channels[3], 4, 1)
         self.refiner = DeepGuidedFilter(c.decoder_channels[3])
 
@@ -73,7 +74,31 @@ class MemMatte(nn.Module):
         f1, f2, f3, f4 = self.backbone(src_sm)
         f4 = self.aspp(f4)
         entry = self.memory.embed(f4) if self.memory is not None else None
+        if self.decoder.recurrent:
+            context = FrameContext(src_sm, f1, f2, f3, f4)
+            entry = (MemoryEntry(None, None, context) if entry is None
+                     else entry._replace(context=context))
         return FrameFeatures(f1, f2, f3, f4, entry)
+
+    @property
+    def window(self) -> int:
+        """Frames before the current one that its output depends on (0: none)."""
+        reads = self.memory is not None or self.decoder.recurrent
+        return self.config.memory_frames if reads else 0
+
+    def window_states(self, contexts: FrameContext | None) -> States | None:
+        """The decoder states frame t starts from: rebuilt from zero over its predecessors,
+        stacked (N, M, ...) as memory is (t-1 first), so the oldest runs first. Each
+        predecessor decodes its own unfused features: what it read from its own memory
+        would reach further back than the window."""
+        if contexts is None or not self.decoder.recurrent:
+            return None
+        state: States | None = None
+        for m in reversed(range(contexts.src.shape[1])):
+            pyramid = self.decoder.image_pyramid(contexts.src[:, m])
+            _, state = self.decoder.states(pyramid, contexts.f1[:, m], contexts.f2[:, m],
+                                           contexts.f3[:, m], contexts.f4[:, m], state)
+        return state
 
     def fuse(self, feats: FrameFeatures, keys: Tensor | None, values: Tensor | None) -> Tensor:
         """Current 1/16 features fused with memory (N, M, C, h, w); identity for "none"."""
@@ -83,21 +108,21 @@ class MemMatte(nn.Module):
             raise ValueError("attention memory needs keys and values of the previous frames")
         return self.memory(feats.f4, feats.memory, keys, values)
 
-    def decode_low(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor
-                   ) -> tuple[Tensor, Tensor, list[Tensor]]:
+    def decode_low(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor,
+                   state: States | None = None) -> tuple[Tensor, Tensor, list[Tensor]]:
         """At network resolution: (fgr residual + alpha, hidden features, image pyramid)."""
         pyramid = self.decoder.image_pyramid(src_sm)
-        hidden = self.decoder(pyramid, feats.f1, feats.f2, feats.f3, fused)
+        hidden = self.decoder(pyramid, feats.f1, feats.f2, feats.f3, fused, state)
         return self.project(hidden), hidden, pyramid
 
-    def coefficients(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor, refine: bool
-                     ) -> tuple[Tensor, Tensor]:
+    def coefficients(self, src_sm: Tensor, feats: FrameFeatures, fused: Tensor, refine: bool,
+                     state: States | None = None) -> tuple[Tensor, Tensor]:
         """What the engines' full-resolution pass needs, at network resolution: A and b with
         fgr = clamp((A + 1) * src + b), alpha = clamp(A * grey + b) once upsampled to the
         plate. Where ``refine`` (the plate is larger) they are the guided filter's; where not,
         A = 0 and b the network's output (``unrefined``), and the guided filter's
         network-resolution convolutions are skipped (65 ms at 512x288 on one CPU thread)."""
-        out, hidden, _ = self.decode_low(src_sm, feats, fused)
+        out, hidden, _ = self.decode_low(src_sm, feats, fused, state)
         if refine:
             return self.refiner.coefficients(src_sm, out, hidden)
         return torch.zeros_like(out), out
@@ -108,11 +133,12 @@ class MemMatte(nn.Module):
         return (out[:, :3] + src).clamp(0.0, 1.0), out[:, 3:4].clamp(0.0, 1.0)
 
     def decode(self, src: Tensor, src_sm: Tensor, feats: FrameFeatures, fused: Tensor,
-               with_lr: bool = False, refine: bool | None = None) -> MattingOutput:
+               with_lr: bool = False, refine: bool | None = None,
+               state: States | None = None) -> MattingOutput:
         """``refine``: through the guided filter (default: where src is larger than src_sm).
         Training at network resolution passes True so that the decoder's hidden features,
         which the frozen filter reads, stay features it can use at the plate's ratio."""
-        out, hidden, pyramid = self.decode_low(src_sm, feats, fused)
+        out, hidden, pyramid = self.decode_low(src_sm, feats, fused, state)
         if refine is None:
             refine = src.shape[2:] != src_sm.shape[2:]
         if refine:
@@ -139,12 +165,14 @@ class MemMatte(nn.Module):
         flat = src.flatten(0, 1)
         flat_sm = downsample(flat, downsample_ratio)
         feats = self.encode(flat_sm)
-        keys = values = None
-        next_memory = None
+        stacks = next_memory = None
         if feats.memory is not None:
-            keys, values, next_memory = self._gather_memory(feats.memory, n, t, memory)
+            stacks, next_memory = self._gather_memory(feats.memory, n, t, memory)
+        keys = None if stacks is None else stacks.key
+        values = None if stacks is None else stacks.value
         fused = self.fuse(feats, keys, values)
-        out = self.decode(flat, flat_sm, feats, fused, with_lr)
+        state = self.window_states(None if stacks is None else stacks.context)
+        out = self.decode(flat, flat_sm, feats, fused, with_lr, state=state)
 
         def shape(x: Tensor | None) -> Tensor | None:
             if x is None:
@@ -156,20 +184,36 @@ class MemMatte(nn.Module):
                              shape(out.lr_pha), next_memory)
 
     def _gather_memory(self, entry: MemoryEntry, n: int, t: int, prior: MemoryEntry | None
-                       ) -> tuple[Tensor, Tensor, MemoryEntry]:
-        """Per-frame memory stacks (N*T, M, C, h, w) and the entries to carry forward."""
-        k = entry.key.unflatten(0, (n, t))
-        v = entry.value.unflatten(0, (n, t))
-        if prior is not None:
-            if prior.key.shape[0] != n or prior.key.shape[3:] != k.shape[3:]:
-                raise ValueError(f"memory of shape {tuple(prior.key.shape)} does not fit frames "
-                                 f"of shape {tuple(k.shape)}: same batch and resolution needed")
-            k = torch.cat([prior.key, k], dim=1)
-            v = torch.cat([prior.value, v], dim=1)
-        p = 0 if prior is None else prior.key.shape[1]
+                       ) -> tuple[MemoryEntry, MemoryEntry]:
+        """Per-frame memory stacks (N*T, M, ...) of every tensor of the entries, and the
+        entries of the last frames to carry forward (N, M, ...)."""
         window = self.config.memory_frames
-        idx = window_indices(p, t, window, k.device).flatten()
-        keys = k.index_select(1, idx).unflatten(1, (t, window)).flatten(0, 1)
-        values = v.index_select(1, idx).unflatten(1, (t, window)).flatten(0, 1)
-        carry = MemoryEntry(k[:, -window:], v[:, -window:])
-        return keys, values, carry
+        seq = [x.unflatten(0, (n, t)) for x in _tensors(entry)]
+        if prior is not None:
+            old = _tensors(prior)
+            if len(old) != len(seq) or any(a.shape[0] != n or a.shape[2:] != b.shape[2:]
+                                           for a, b in zip(old, seq)):
+                raise ValueError(f"memory of shape {tuple(old[0].shape)} does not fit frames "
+                                 f"of shape {tuple(seq[0].shape)}: same batch and "
+                                 "resolution needed, from the same network")
+            seq = [torch.cat([a, b], dim=1) for a, b in zip(old, seq)]
+        p = 0 if prior is None else _tensors(prior)[0].shape[1]
+        idx = window_indices(p, t, window, seq[0].device).flatten()
+        stacks = [x.index_select(1, idx).unflatten(1, (t, window)).flatten(0, 1) for x in seq]
+        carry = [x[:, -window:] for x in seq]
+        return _entry_like(entry, stacks), _entry_like(entry, carry)
+
+
+def _tensors(entry: MemoryEntry) -> list[Tensor]:
+    """The entry's tensors in a fixed order (key, value, then the context's)."""
+    out = [x for x in (entry.key, entry.value) if x is not None]
+    return out + (list(entry.context) if entry.context is not None else [])
+
+
+def _entry_like(entry: MemoryEntry, tensors: list[Tensor]) -> MemoryEntry:
+    """An entry of the same kind as ``entry`` made of ``tensors`` (``_tensors``' order)."""
+    it = iter(tensors)
+    key = next(it) if entry.key is not None else None
+    value = next(it) if entry.value is not None else None
+    context = FrameContext(*it) if entry.context is not None else None
+    return MemoryEntry(key, value, context)

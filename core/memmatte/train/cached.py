@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..model import MemMatte
-from ..model.memory import MemoryEntry
+from ..model.memory import FrameContext, MemoryEntry
 from ..model.network import FrameFeatures, MattingOutput
 from .checkpoint import load_checkpoint, save_checkpoint
 from .feature_cache import LEVELS, CachedClip
@@ -96,22 +96,28 @@ def forward_window(model: MemMatte, clip: CachedClip, win: Window, frames: int,
     pos = window_positions(win.first, frames, window)
     f = {k: clip.read(k, pos, win.box) for k in LEVELS}
     decoded = pos[window:]
-    com = clip.read("com", decoded, win.box)
+    every_com = clip.read("com", pos, win.box)
+    com = every_com[window:]
     true_fgr = clip.read("fgr", decoded, win.box)
     true_pha = clip.read("pha", decoded, win.box)
+    # Decoded frame j (window position window + j) reads positions j + window - 1 ... j.
+    lags = [[j + window - lag for lag in range(1, window + 1)] for j in range(frames)]
+    idx = torch.tensor(lags).flatten()
+
+    def stacked(x: torch.Tensor) -> torch.Tensor:
+        return x.index_select(0, idx).unflatten(0, (frames, window))
+
     keys = values = None
     entry = None
     if model.memory is not None:
-        k, v = model.memory.embed(f["f4"])
-        # Decoded frame j (window position window + j) reads positions j + window - 1 ... j.
-        lags = [[j + window - lag for lag in range(1, window + 1)] for j in range(frames)]
-        idx = torch.tensor(lags).flatten()
-        keys = k.index_select(0, idx).unflatten(0, (frames, window))
-        values = v.index_select(0, idx).unflatten(0, (frames, window))
+        k, v, _ = model.memory.embed(f["f4"])
+        keys, values = stacked(k), stacked(v)
         entry = MemoryEntry(k[window:], v[window:])
+    state = model.window_states(FrameContext(*(stacked(x) for x in (
+        every_com, *(f[k] for k in LEVELS))))) if model.decoder.recurrent else None
     feats = FrameFeatures(*(f[k][window:] for k in LEVELS), entry)
     fused = model.fuse(feats, keys, values)
-    out = model.decode(com, com, feats, fused, with_lr=True, refine=guided)
+    out = model.decode(com, com, feats, fused, with_lr=True, refine=guided, state=state)
     pred = MattingOutput(*(x.unsqueeze(0) if x is not None else None for x in out[:4]), None)
     return pred, true_fgr.unsqueeze(0), true_pha.unsqueeze(0)
 
@@ -174,6 +180,7 @@ def train_cached(model: MemMatte, clips: list[CachedClip], out: Path, recipe: Re
     summary = {"recipe": asdict(recipe), "steps": step, "seconds": round(elapsed, 1),
                "clips": {c.name: c.frames for c in clips},
                "memory": model.config.memory, "memory_readout": model.config.memory_readout,
+               "decoder_memory": model.config.decoder_memory,
                "trained": sorted({n.split(".")[0] for n, p in model.named_parameters()
                                   if p.requires_grad})}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -35,19 +35,29 @@ def _t(a: np.ndarray) -> torch.Tensor:
 
 
 def select_part(src: SourceConv, part: str) -> SourceConv:
-    """The input-side part of a ConvGRU conv, as a gated block uses it (zero hidden state).
+    """A part of a ConvGRU conv, as a gated block uses it.
 
     ih: out = [reset, update] gates, in = [x, h]; hh: out = candidate, in = [x, reset * h].
+    The input-side parts (``gru_gate``, ``gru_candidate``) are what a zero state computes;
+    the state-side parts fill a recurrent block (decoder memory "window").
     """
     if part == "all":
         return src
     w, b = src.weight, src.bias
     cin = w.shape[1] // 2
+    update = slice(w.shape[0] // 2, None)
     if part == "gru_gate":
-        rows = slice(w.shape[0] // 2, None)
-        return SourceConv(src.name, w[rows, :cin], None if b is None else b[rows], src.groups)
+        return SourceConv(src.name, w[update, :cin], None if b is None else b[update],
+                          src.groups)
+    if part == "gru_gate_state":
+        return SourceConv(src.name, w[update, cin:], None, src.groups)
+    if part == "gru_reset":
+        reset = slice(None, w.shape[0] // 2)
+        return SourceConv(src.name, w[reset], None if b is None else b[reset], src.groups)
     if part == "gru_candidate":
         return SourceConv(src.name, w[:, :cin], b, src.groups)
+    if part == "gru_candidate_state":
+        return SourceConv(src.name, w[:, cin:], None, src.groups)
     raise ValueError(f"unknown slot part {part!r}")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..model import MemMatte
 from .assign import ConversionError, SourceBN, SourceConv, assign_conv
-from .layout import rvm_slots
+from .layout import by_source, rvm_slots
 from .report import ConversionReport, layer_names
 
 
@@ -71,26 +71,31 @@ def convert_rvm_onnx(path: str | Path, model: MemMatte | None = None
     model = model or MemMatte()
     convs = read_convs(path)
     slots = rvm_slots(model)
-    if len(convs) != len(slots):
+    groups = by_source(slots)
+    if len(convs) != len(groups):
         raise ConversionError(
             f"{path}: found {len(convs)} convolutions where the "
-            f"MobileNetV3 video-matting layout has {len(slots)}; is this "
+            f"MobileNetV3 video-matting layout has {len(groups)}; is this "
             "rvm_mobilenetv3_fp32.onnx (not the ResNet-50 variant)?")
     done: list[str] = []
-    for slot, src in zip(slots, convs):
+    for group, src in zip(groups, convs):
         named = src.name.removesuffix(".weight")
-        if not named.isdigit() and named != slot.source:
-            raise ConversionError(f"{path}: expected layer {slot.source!r} at this point of "
-                                  f"the graph, found {named!r}")
-        done += assign_conv(model, slot, src, str(path))
+        if not named.isdigit() and named != group[0].source:
+            raise ConversionError(f"{path}: expected layer {group[0].source!r} at this point "
+                                  f"of the graph, found {named!r}")
+        for slot in group:
+            done += assign_conv(model, slot, src, str(path))
     everything = layer_names(list(model.state_dict()))
     report = ConversionReport(
         source=f"rvm-onnx:{path.name}",
         initialised=done,
         not_initialised=[n for n in everything if n not in set(done)],
-        unused_source=[f"{s.source} (hidden-state part)" for s in slots if s.part != "all"],
+        unused_source=([] if model.decoder.recurrent else
+                       [f"{s.source} (hidden-state part)" for s in slots if s.part != "all"]),
         notes=["BatchNorm " + ("kept as nodes" if any(c.bn for c in convs)
                                else "folded into the convolutions"),
+               "ConvGRUs: the whole cell fills the decoder's recurrent blocks, whose state "
+               "is rebuilt over the memory window" if model.decoder.recurrent else
                "ConvGRUs: their zero-state (first-frame) computation initialises the gated "
                "blocks; the parts that read the recurrent state have no counterpart"],
     )
