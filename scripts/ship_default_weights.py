@@ -3,13 +3,15 @@
 
     python scripts/heldout_gate.py runs/labels-heldout --candidate trained=T.safetensors \
         --incumbent shipped=default ... --json HELDOUT.json
-    python scripts/ship_default_weights.py T.safetensors HELDOUT.json
+    python scripts/ship_default_weights.py T.safetensors HELDOUT.json \
+        [--conversion C.safetensors]
     memmatte export --format onnx -o core/memmatte/weights/default.onnx
 
 Refused unless HELDOUT.json says the candidate passed the gate (lower difference to the
 warmed-up teacher and lower flicker than the incumbent on every held-out real clip), its
 candidate is these weights (by id) and its incumbent is today's default (by id). The new
-file's metadata keeps the conversion report and source of the weights it descends from, the
+file's metadata keeps the conversion report and source of the weights it descends from
+(``--conversion``: the converted file it was trained from; default: today's default's), the
 training summary and the held-out table, with names and ids only: a string that looks like
 a path of this machine is refused.
 """
@@ -28,12 +30,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("trained", type=Path)
     parser.add_argument("heldout", type=Path, help="the JSON heldout_gate.py wrote")
+    parser.add_argument("--conversion", type=Path,
+                        help="the converted weights the trained ones started from (their "
+                             "conversion report and source go into the metadata)")
     args = parser.parse_args()
     current = read_info(default_weights_path())
+    origin = read_info(args.conversion) if args.conversion else current
     model, info = load_weights(args.trained)
     doc = json.loads(args.heldout.read_text())
     ids = doc.get("weights", {})
     problems = []
+    if args.conversion and info.metadata.get("training", {}).get("init") != origin.weights_id:
+        problems.append(f"--conversion is {origin.weights_id}, but these weights were trained "
+                        f"from {info.metadata.get('training', {}).get('init')}")
     if not doc.get("passed"):
         problems.append(f"the gate failed: {doc.get('failures')}")
     if ids.get(doc.get("candidate")) != info.weights_id:
@@ -44,8 +53,8 @@ def main() -> int:
                         f"today's default ({current.weights_id})")
     meta = {
         "name": "memmatte-default",
-        "source": current.metadata.get("source", ""),
-        "conversion": current.metadata.get("conversion", {}),
+        "source": origin.metadata.get("source", ""),
+        "conversion": origin.metadata.get("conversion", {}),
         "training": info.metadata.get("training", {}),
         "replaces": current.weights_id,
         "heldout": doc,

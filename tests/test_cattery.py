@@ -18,6 +18,7 @@ from memmatte.engine.torch_backend import TorchBackend
 from memmatte.weights import load_weights
 
 from .plates import demo_frame
+from .windowed import windowed_copy
 
 T, T1, T2 = 1003, 1002, 1001
 
@@ -64,6 +65,25 @@ def engine_result(frames: dict[int, np.ndarray], ratio: float, first: int = T2) 
     result = engine.matte(T, frames.__getitem__)
     assert result.window == ((T1, T2) if first == T2 else (T, T))
     return np.concatenate([result.fgr * result.pha[..., None], result.pha[..., None]], -1)
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.0])
+def test_a_decoder_window_gives_the_engines_pixels(frames: dict[int, np.ndarray],
+                                                   ratio: float) -> None:
+    """The decoder states rebuilt over t-2 and t-1 inside the stateless model, as the engine
+    rebuilds them from its cached entries."""
+    from memmatte.commands.export_cattery import scripted as script
+
+    model = windowed_copy(load_weights()[0])
+    module = script(model).eval()
+    got = run(module, stacked(frames, T, T1, T2), ratio)
+    engine = Engine(TorchBackend(model, "cpu"), first_frame=T2, downsample_ratio=ratio)
+    result = engine.matte(T, frames.__getitem__)
+    want = np.concatenate([result.fgr * result.pha[..., None], result.pha[..., None]], -1)
+    assert np.abs(got - want).max() <= 1e-4
+    # The states matter: the same frame with itself as its predecessors is another matte.
+    alone = run(module, stacked(frames, T, T, T), ratio)
+    assert np.abs(alone - got).max() > 1e-3
 
 
 @pytest.mark.parametrize("ratio", [0.5, 0.37, 1.0])

@@ -10,6 +10,8 @@ from memmatte.model.encoder import MobileNetV3LargeEncoder
 from memmatte.model.memory import attend, window_indices
 from memmatte.weights import load_weights
 
+from .windowed import windowed_copy
+
 
 @pytest.fixture(scope="module")
 def model() -> MemMatte:
@@ -24,20 +26,7 @@ def model() -> MemMatte:
 
 @pytest.fixture(scope="module")
 def windowed(model: MemMatte) -> MemMatte:
-    """The same network with a decoder window: GRU state weights set, so that the states
-    rebuilt over t-2 and t-1 change frame t clearly."""
-    from dataclasses import replace
-
-    m = MemMatte(replace(model.config, decoder_memory="window")).eval()
-    missing = m.load_state_dict(model.state_dict(), strict=False).missing_keys
-    assert missing and all(k.rsplit(".", 2)[-2] in ("gate_state", "reset", "candidate_state")
-                           for k in missing)
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for name, p in m.named_parameters():
-            if name in missing:
-                p.normal_(0, 0.1)
-    return m
+    return windowed_copy(model)
 
 
 # The finite window holds for the attention memory and for the decoder window alike.

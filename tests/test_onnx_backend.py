@@ -19,6 +19,7 @@ from memmatte.pipeline import RenderSettings, render
 from memmatte.weights import load_weights, read_info
 
 from .plates import DEMO_PLATE, demo_frame
+from .windowed import windowed_copy
 
 PLATE = str(DEMO_PLATE / "bedroom.####.exr")
 
@@ -37,19 +38,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.nn.M
 @pytest.fixture(scope="module")
 def exported_window(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.nn.Module]:
     """A network with a decoder window (GRU state weights set) and attention, and its export."""
-    from dataclasses import replace
-
-    from memmatte.model import MemMatte
-
     base, info = load_weights()
-    model = MemMatte(replace(base.config, decoder_memory="window")).eval()
-    missing = set(model.load_state_dict(base.state_dict(), strict=False).missing_keys)
+    model = windowed_copy(base)
     torch.manual_seed(0)
     with torch.no_grad():
         model.memory.readout.weight.normal_(0, 0.2)
-        for name, p in model.named_parameters():
-            if name in missing:
-                p.normal_(0, 0.1)
     path = export_onnx(model, info, tmp_path_factory.mktemp("onnx") / "window.onnx")
     return path, model
 

@@ -18,6 +18,8 @@ from memmatte.train.heldout import HeldOutClip, flicker_figures, load_clips, sco
 from memmatte.train.teacher import write_labels
 from memmatte.weights import load_weights
 
+from .windowed import windowed_copy
+
 H, W = 64, 96
 SHIPPED = load_weights()[0].state_dict()
 
@@ -136,13 +138,7 @@ def test_window_forward_equals_the_network_on_the_same_frames(cache: Path) -> No
 def test_window_forward_with_a_decoder_window_equals_the_network(cache: Path) -> None:
     """A decoder window rebuilds each decoded frame's states over its own t-2, t-1, in the
     cached path as in the network, for windows inside a clip too."""
-    model = MemMatte(ModelConfig(decoder_memory="window")).eval()
-    missing = set(model.load_state_dict(SHIPPED, strict=False).missing_keys)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name in missing:
-                p.normal_(0, 0.3)
+    model = windowed_copy(tiny_model(), std=0.3, seed=0)
     clip = open_cache(cache, ["alpha-clip"])[0]
     recipe = Recipe(frames=3, crop=W, start_share=0.0)
     win = next(w for w in (sample_window([clip], recipe, s) for s in range(50)) if w.first >= 2)

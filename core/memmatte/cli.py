@@ -182,7 +182,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .weights import (convert_rvm_onnx, convert_torchvision, load_weights,
                           save_weights)
 
-    base = load_weights(args.base)[0] if args.base else None
+    from .model import MemMatte, ModelConfig
+
+    if args.base and args.decoder_memory:
+        raise SystemExit("memmatte convert: --decoder-memory is the base's architecture when "
+                         "--base is given; give one of them")
+    base = (load_weights(args.base)[0] if args.base else
+            MemMatte(ModelConfig(decoder_memory=args.decoder_memory or "window")))
     convert = convert_rvm_onnx if args.source == "rvm-onnx" else convert_torchvision
     model, report = convert(args.file, base)
     save_weights(model, args.out, {"name": args.out.stem, "conversion": report.to_dict(),
@@ -255,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("-o", "--out", type=Path, required=True)
     p.add_argument("--base", type=Path, help="start from these weights (default: fresh init)")
+    p.add_argument("--decoder-memory", choices=("window", "none"),
+                   help="fresh init only: window (default) keeps RVM's ConvGRUs whole, their "
+                        "state rebuilt over t-2, t-1; none keeps their first-frame part")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("train", help="train or fine-tune the network (configs/*.toml)")

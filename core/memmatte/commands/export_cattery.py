@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -168,8 +169,16 @@ class CatteryMatte(nn.Module):
         f4 = self.aspp(self.stage4(f3))
         fused = self.fuse(f4, n)
         src, src_sm = frames[:n], small[:n]
+        state: Optional[Tuple[Tensor, Tensor, Tensor, Tensor]] = None
+        if self.decoder.recurrent:
+            # A decoder window: the states start at t-2 and pass through t-1, each decoding
+            # its own unfused features (model.MemMatte.window_states).
+            for k in (2, 1):
+                a, b = k * n, (k + 1) * n
+                _, state = self.decoder.states(self.decoder.image_pyramid(small[a:b]), f1[a:b],
+                                               f2[a:b], f3[a:b], f4[a:b], state)
         pyramid = self.decoder.image_pyramid(src_sm)
-        hidden = self.decoder(pyramid, f1[:n], f2[:n], f3[:n], fused)
+        hidden = self.decoder(pyramid, f1[:n], f2[:n], f3[:n], fused, state)
         out = self.project(hidden)
         if src_sm.shape[2] != height or src_sm.shape[3] != width:
             fgr, pha = self.refine(src, src_sm, out, hidden)

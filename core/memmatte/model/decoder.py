@@ -12,6 +12,8 @@ t-2..t only (DESIGN invariant 1) while the decoder sees the previous *mattes'* h
 """
 from __future__ import annotations
 
+from typing import List, Optional, Tuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -52,21 +54,24 @@ class GatedBlock(nn.Module):
         self.gate = nn.Conv2d(rest, rest, 3, padding=1)
         self.candidate = nn.Conv2d(rest, rest, 3, padding=1)
         self.recurrent = recurrent
-        if recurrent:
-            self.gate_state = nn.Conv2d(rest, rest, 3, padding=1, bias=False)
-            self.reset = nn.Conv2d(2 * rest, rest, 3, padding=1)
-            self.candidate_state = nn.Conv2d(rest, rest, 3, padding=1, bias=False)
+        # None where not recurrent (not absent): TorchScript then drops the state branch.
+        self.gate_state = nn.Conv2d(rest, rest, 3, padding=1, bias=False) if recurrent else None
+        self.reset = nn.Conv2d(2 * rest, rest, 3, padding=1) if recurrent else None
+        self.candidate_state = (nn.Conv2d(rest, rest, 3, padding=1, bias=False) if recurrent
+                                else None)
 
-    def forward(self, x: Tensor, state: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, state: Optional[Tensor] = None) -> Tensor:
         a, b = x[:, : self.half], x[:, self.half :]
         if state is None:
             return torch.cat([a, torch.sigmoid(self.gate(b)) * torch.tanh(self.candidate(b))], 1)
-        if not self.recurrent:
-            raise ValueError("a state was given to a gated block without state weights")
-        z = torch.sigmoid(self.gate(b) + self.gate_state(state))
-        r = torch.sigmoid(self.reset(torch.cat([b, state], 1)))
-        c = torch.tanh(self.candidate(b) + self.candidate_state(r * state))
-        return torch.cat([a, state + z * (c - state)], 1)
+        # Written as TorchScript refines optional submodules: test each, then call it.
+        if self.gate_state is not None and self.reset is not None \
+                and self.candidate_state is not None:
+            z = torch.sigmoid(self.gate(b) + self.gate_state(state))
+            r = torch.sigmoid(self.reset(torch.cat([b, state], 1)))
+            c = torch.tanh(self.candidate(b) + self.candidate_state(r * state))
+            return torch.cat([a, state + z * (c - state)], 1)
+        raise ValueError("a state was given to a gated block without state weights")
 
     def next_state(self, out: Tensor) -> Tensor:
         """The state the next frame starts from: the refined half of this block's output."""
@@ -80,7 +85,7 @@ class UpsamplingBlock(nn.Module):
         self.conv = conv_bn_relu(cin + cskip + cimg, cout)
         self.refine = GatedBlock(cout, recurrent)
 
-    def forward(self, x: Tensor, skip: Tensor, img: Tensor, state: Tensor | None = None
+    def forward(self, x: Tensor, skip: Tensor, img: Tensor, state: Optional[Tensor] = None
                 ) -> Tensor:
         x = torch.cat([upsample_to(x, skip), skip, img], dim=1)
         return self.refine(self.conv(x), state)
@@ -98,7 +103,7 @@ class OutputBlock(nn.Module):
 
 
 # Decoder states of one frame: the refined halves at 1/16, 1/8, 1/4 and 1/2.
-States = tuple[Tensor, Tensor, Tensor, Tensor]
+States = Tuple[Tensor, Tensor, Tensor, Tensor]
 
 
 class Decoder(nn.Module):
@@ -124,11 +129,16 @@ class Decoder(nn.Module):
             levels.append(self.pool(levels[-1]))
         return levels
 
-    def states(self, pyramid: list[Tensor], f1: Tensor, f2: Tensor, f3: Tensor,
-               fused: Tensor, state: States | None = None) -> tuple[Tensor, States]:
+    def states(self, pyramid: List[Tensor], f1: Tensor, f2: Tensor, f3: Tensor,
+               fused: Tensor, state: Optional[States] = None) -> Tuple[Tensor, States]:
         """The 1/2 output and the states after this frame (the output block is not run: a
         predecessor in the window only hands its states on)."""
-        s4, s3, s2, s1 = (None,) * 4 if state is None else state
+        s4: Optional[Tensor] = None
+        s3: Optional[Tensor] = None
+        s2: Optional[Tensor] = None
+        s1: Optional[Tensor] = None
+        if state is not None:
+            s4, s3, s2, s1 = state
         x4 = self.bottleneck(fused, s4)
         x3 = self.decode3(x4, f3, pyramid[3], s3)
         x2 = self.decode2(x3, f2, pyramid[2], s2)
@@ -136,7 +146,7 @@ class Decoder(nn.Module):
         return x1, (self.bottleneck.next_state(x4), self.decode3.refine.next_state(x3),
                     self.decode2.refine.next_state(x2), self.decode1.refine.next_state(x1))
 
-    def forward(self, pyramid: list[Tensor], f1: Tensor, f2: Tensor, f3: Tensor,
-                fused: Tensor, state: States | None = None) -> Tensor:
+    def forward(self, pyramid: List[Tensor], f1: Tensor, f2: Tensor, f3: Tensor,
+                fused: Tensor, state: Optional[States] = None) -> Tensor:
         x1, _ = self.states(pyramid, f1, f2, f3, fused, state)
         return self.decode0(x1, pyramid[0])
