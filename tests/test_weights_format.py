@@ -77,7 +77,7 @@ def test_default_weights_load_and_run():
     assert Path(info.path) == default_weights_path()
     assert default_weights_path().is_file()
     # The shipped file predates the delta read-out: it names none, so it loads as plain.
-    assert info.config == ModelConfig(memory_readout="plain")
+    assert info.config == ModelConfig(memory_readout="delta", decoder_memory="window")
     assert not model.training
     assert all(p.dtype == torch.float32 for p in model.state_dict().values()
                if p.is_floating_point())
@@ -106,21 +106,25 @@ def test_shipped_metadata_holds_ids_and_relative_paths_only():
 
 
 def test_default_weights_are_the_trained_fine_tune():
-    # Trained here from the conversion (id 9054a179b21f); the summary travels with them.
-    training = read_info(default_weights_path()).metadata["training"]
-    assert "9054a179b21f" in training["init"]
-    assert training["steps"] > 1000 and training["config"]["train"]["memory"] == "attention"
-    assert training["config"]["data"]["teacher"] > 0 and training["config"]["data"][
-        "procedural"] > 0
-    assert set(training["validation"]) == {"pha_mad", "pha_mse", "pha_dtssd"}
-    heldout = read_info(default_weights_path()).metadata["heldout"]
-    ours = next(v for k, v in heldout.items() if k.endswith("/trained (shipped)"))
-    converted = next(v for k, v in heldout.items() if k.endswith("/converted"))
-    assert ours["mad_vs_teacher"] < converted["mad_vs_teacher"]
-    # The memory block learned: its read-out is no longer the identity's zero.
-    model, _ = load_weights()
+    # Trained here (docs/training.md, 2026-12-07) from the decoder-window conversion; the
+    # summary and the held-out gate that let them ship travel with them.
+    meta = read_info(default_weights_path()).metadata
+    training = meta["training"]
+    assert training["init"] == "609611488cc9"  # scripts/make_default_weights.py, seed 0
+    assert training["memory"] == "attention" and training["decoder_memory"] == "window"
+    assert training["steps"] > 1000 and training["recipe"]["guided"]
+    heldout = meta["heldout"]
+    assert heldout["passed"] and heldout["weights"][heldout["incumbent"]] == meta["replaces"]
+    # Never trained on a held-out clip.
+    assert not set(training["clips"]) & set(heldout["clips"])
+    for clip in heldout["clips"]:
+        row = heldout["rows"][clip]
+        for other in heldout["must_beat"]:
+            assert row[heldout["candidate"]]["mad"] < row[other]["mad"], (clip, other)
+            assert row[heldout["candidate"]]["flicker"] < row[other]["flicker"], (clip, other)
+    model, info = load_weights()
+    assert model.decoder.recurrent and info.config.decoder_memory == "window"
     assert model.memory is not None
-    assert torch.count_nonzero(model.memory.readout.weight) > 0
 
 
 # ---------------------------------------------------------------- round trip
