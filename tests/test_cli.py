@@ -109,9 +109,14 @@ def test_missing_weights_file_is_named(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_bench_macs_within_paper_budget(capsys: pytest.CaptureFixture) -> None:
+    assert main(["bench", "--macs", "--memory", "none"]) == 0
+    single = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert float(single["GMACs 512x512"]) <= 9.69  # the paper's figure, for one frame alone
     assert main(["bench", "--macs"]) == 0
     lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
-    assert float(lines["GMACs 512x512"]) <= 9.69  # the paper's figure
+    # The shipped decoder window also runs the decoder's four blocks for t-2 and t-1:
+    # 15.8 at 512x512, above the paper's budget (docs/architecture.md says why).
+    assert float(single["GMACs 512x512"]) < float(lines["GMACs 512x512"]) <= 16.0
     assert int(lines["params"]) > 3_000_000
     assert not any(k.startswith("ms/frame") for k in lines)
 

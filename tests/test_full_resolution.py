@@ -14,6 +14,7 @@ from memmatte.engine.onnx_backend import OnnxBackend, OnnxModelError
 from memmatte.engine.resample import downsample
 from memmatte.engine.torch_backend import TorchBackend
 from memmatte.model import downsample as torch_downsample
+from memmatte.model.memory import stack_entries
 from memmatte.model.guided_filter import apply_coefficients
 from memmatte.weights import load_weights
 
@@ -159,7 +160,7 @@ def test_engine_matches_the_network_definition(ratio: float) -> None:
     with torch.inference_mode():
         src = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None, None]
         entry = model.encode(torch_downsample(src[0], ratio)).memory
-        prior = type(entry)(torch.stack([entry.key] * 2, 1), torch.stack([entry.value] * 2, 1))
+        prior = stack_entries([entry, entry])  # a shot's first frame: its window is itself
         want = model(src, downsample_ratio=ratio, memory=prior)
     assert np.abs(got.pha - want.pha[0, 0, 0].numpy()).max() <= 1e-4
     assert np.abs(got.fgr - want.fgr[0, 0].permute(1, 2, 0).numpy()).max() <= 1e-4

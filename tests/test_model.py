@@ -137,7 +137,7 @@ def test_decoder_window_changes_output_and_cold_gru_is_gated_block(
     with torch.inference_mode():
         alone = windowed(frames[:, 2]).pha
         in_window = windowed(frames).pha[:, 2]
-        plain_model = model(frames[:, 2]).pha
+        plain_model = twin(model, decoder_memory="none")(frames[:, 2]).pha
     # A cold frame (its window is itself) and the plain network differ only by the state
     # the frame hands itself; with the frame's predecessors the state changes the matte.
     assert (in_window - alone).abs().max() > 1e-3
@@ -170,11 +170,17 @@ def test_memory_changes_output_when_read_out_is_trained(model: MemMatte) -> None
 
 
 
+def twin(model: MemMatte, **config: str) -> MemMatte:
+    """The fixture's weights under another config (a read-out, no decoder window)."""
+    from dataclasses import replace
+
+    out = MemMatte(replace(model.config, **config)).eval()
+    out.load_state_dict(model.state_dict(), strict=False)
+    return out
+
+
 def delta_twin(model: MemMatte) -> MemMatte:
-    """The fixture's weights under the delta read-out (the fixture's file names "plain")."""
-    twin = MemMatte(ModelConfig(memory_readout="delta")).eval()
-    twin.load_state_dict(model.state_dict())
-    return twin
+    return twin(model, memory_readout="delta")
 
 
 def test_delta_read_out_is_exactly_zero_at_a_shot_start(model: MemMatte) -> None:
@@ -200,7 +206,7 @@ def test_delta_read_out_is_exactly_zero_at_a_shot_start(model: MemMatte) -> None
 def test_plain_and_delta_read_outs_differ_once_trained(model: MemMatte) -> None:
     frames = clip(3)
     with torch.inference_mode():
-        plain = model(frames).pha[:, 2]
+        plain = twin(model, memory_readout="plain")(frames).pha[:, 2]
         delta = delta_twin(model)(frames).pha[:, 2]
     assert (plain - delta).abs().max() > 1e-4
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +22,13 @@ from memmatte.weights import load_weights
 from .windowed import windowed_copy
 
 H, W = 64, 96
-SHIPPED = load_weights()[0].state_dict()
+SHIPPED_MODEL = load_weights()[0]
+SHIPPED = SHIPPED_MODEL.state_dict()
 
 
 def tiny_model(memory: str = "attention") -> MemMatte:
     """The shipped weights (a random network's alpha collapses to 0) under a new config."""
-    model = MemMatte(ModelConfig(memory=memory)).eval()
+    model = MemMatte(replace(SHIPPED_MODEL.config, memory=memory)).eval()
     model.load_state_dict(SHIPPED, strict=memory == "attention")
     return model
 

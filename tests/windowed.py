@@ -3,6 +3,7 @@ with ``decoder_memory="window"``, and random GRU state weights strong enough tha
 rebuilt over t-2 and t-1 change frame t clearly (the conversion's come from a user's RVM file)."""
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import torch
@@ -13,6 +14,8 @@ STATE_PARTS = ("gate_state", "reset", "candidate_state")
 
 
 def windowed_copy(model: MemMatte, std: float = 0.1, seed: int = 1) -> MemMatte:
+    if model.decoder.recurrent:  # already a window (the shipped weights): its own states
+        return copy.deepcopy(model).eval()
     out = MemMatte(replace(model.config, decoder_memory="window")).eval()
     missing = set(out.load_state_dict(model.state_dict(), strict=False).missing_keys)
     assert missing and all(k.rsplit(".", 2)[-2] in STATE_PARTS for k in missing), missing

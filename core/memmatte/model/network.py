@@ -80,6 +80,10 @@ class MemMatte(nn.Module):
                      else entry._replace(context=context))
         return FrameFeatures(f1, f2, f3, f4, entry)
 
+    def unused_parameters(self) -> set[str]:
+        """Parameters no forward reads, kept for the file layout: the delta read-out's bias."""
+        return {"memory.readout.bias"} if self.memory is not None and self.memory.delta else set()
+
     @property
     def window(self) -> int:
         """Frames before the current one that its output depends on (0: none)."""

@@ -73,6 +73,7 @@ def param_groups(model: MemMatte, cfg: TrainConfig) -> list[dict[str, Any]]:
     if t.downsample_ratio == 1.0:
         rates["refiner"] = 0.0  # the guided filter only runs below ratio 1
     unmatched = set(t.train_only)
+    unused = model.unused_parameters()
     for name, p in model.named_parameters():
         key = ("encoder" if name.startswith("backbone.") else
                "refiner" if name.startswith("refiner.") else
@@ -81,7 +82,8 @@ def param_groups(model: MemMatte, cfg: TrainConfig) -> list[dict[str, Any]]:
         unmatched.difference_update(chosen)
         # Frozen parameters take no gradient: less work, and DistributedDataParallel
         # requires every parameter that wants a gradient to get one.
-        learns = rates[key] > 0 and (not t.train_only or bool(chosen))
+        learns = (rates[key] > 0 and (not t.train_only or bool(chosen))
+                  and name not in unused)
         p.requires_grad_(learns)
         if learns:
             groups[key].append(p)

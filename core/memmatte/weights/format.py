@@ -144,13 +144,23 @@ def check_state(path: Path, model: MemMatte, tensors: dict[str, torch.Tensor],
         raise WeightsError(f"{path}: does not fit its own config: " + "; ".join(problems))
 
 
+# The decoder window's parameters (``GatedBlock``): dropped where a frame reads no other.
+STATE_WEIGHTS = ("gate_state", "reset", "candidate_state")
+
+
+def _is_state_weight(key: str) -> bool:
+    parts = key.split(".")
+    return len(parts) > 2 and parts[-2] in STATE_WEIGHTS
+
+
 def load_weights(path: str | Path | None = None, device: str | torch.device = "cpu",
                  memory: str | None = None) -> tuple[MemMatte, WeightsInfo]:
     """Build the network a weights file describes, in eval mode, float32.
 
     ``path=None`` loads the default weights shipped in the package. ``memory`` overrides the
-    file's memory variant (for ablations): "none" drops the memory block; "attention" on
-    weights without one starts it at its identity initialisation.
+    file's memory variant (for ablations): "none" drops the memory block and the decoder
+    window's state weights (a frame reads no other frame); "attention" on weights without one
+    starts it at its identity initialisation.
     """
     path = Path(path) if path is not None else default_weights_path()
     info = read_info(path)
@@ -161,13 +171,17 @@ def load_weights(path: str | Path | None = None, device: str | torch.device = "c
         except ValueError as exc:
             raise WeightsError(f"--memory: {exc}") from exc
         optional = ("memory.",)
+    drop_state = memory == "none" and info.config.decoder_memory != "none"
+    if drop_state:
+        info.config = replace(info.config, decoder_memory="none")
     model = MemMatte(info.config)
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as exc:
         raise WeightsError(f"{path}: cannot read tensors ({exc})") from exc
-    if info.config.memory == "none":
-        tensors = {k: v for k, v in tensors.items() if not k.startswith(optional)}
+    if info.config.memory == "none" or drop_state:
+        tensors = {k: v for k, v in tensors.items() if not k.startswith(optional)
+                   and not (drop_state and _is_state_weight(k))}
     check_state(path, model, tensors, optional)
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
     return model.to(device).eval(), info
