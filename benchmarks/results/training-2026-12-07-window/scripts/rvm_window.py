@@ -1,4 +1,5 @@
 """How stable is RVM's own recurrence over a finite window (state reset, frames t-K..t)?"""
+# Run from the repository root: python benchmarks/results/training-2026-12-07-window/scripts/rvm_window.py 2,4
 import sys, json, time
 import numpy as np
 from pathlib import Path
@@ -25,7 +26,7 @@ for clip in clips:
         row[f"K{K}"] = score(phas, clip)
         print(clip.name, K, row[f"K{K}"], f"{time.time()-t0:.0f}s", flush=True)
     res[clip.name] = row
-json.dump(res, open(f"/tmp/exp/window_{sys.argv[1]}.json", "w"), indent=1)
+json.dump(res, open(f"runs/rvm-window-{sys.argv[1]}.json", "w"), indent=1)
 for K in K_list:
     print(K, "mean mad", np.mean([r[f"K{K}"]["mad"] for r in res.values()]),
           "mean flicker", np.mean([r[f"K{K}"]["flicker"] for r in res.values()]))
