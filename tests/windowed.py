@@ -9,8 +9,7 @@ from dataclasses import replace
 import torch
 
 from memmatte.model import MemMatte
-
-STATE_PARTS = ("gate_state", "reset", "candidate_state")
+from memmatte.model.decoder import STATE_PARTS
 
 
 def windowed_copy(model: MemMatte, std: float = 0.1, seed: int = 1) -> MemMatte:

@@ -127,45 +127,48 @@ class OnnxBackend:
             self._session = self._open()
         self.full_resolution.set_threads(threads)
 
-    def _run(self, small: np.ndarray, ratio: float, memory: dict[str, np.ndarray]
+    def _run(self, src: np.ndarray, ratio: float, memory: dict[str, np.ndarray]
              ) -> list[np.ndarray]:
-        feeds = {"src": np.ascontiguousarray(small.transpose(2, 0, 1)[None], np.float32),
-                 "downsample_ratio": np.array([ratio], np.float32), **memory}
+        feeds = {"src": src, "downsample_ratio": np.array([ratio], np.float32), **memory}
         return self._session.run(None, feeds)
 
-    def _zeros(self, small: np.ndarray) -> dict[str, np.ndarray]:
+    def _zeros(self, src: np.ndarray) -> dict[str, np.ndarray]:
         out = {}
         for name, channels in self._memory.items():
-            h, w = memory_size(*small.shape[:2], STAGES[name])
+            h, w = memory_size(*src.shape[2:], STAGES[name])
             out[name] = np.zeros((1, self.window, channels, h, w), np.float32)
         return out
 
-    def _own(self, small: np.ndarray, out: list[np.ndarray]) -> dict[str, np.ndarray]:
+    def _own(self, src: np.ndarray, out: list[np.ndarray]) -> dict[str, np.ndarray]:
         """A frame's entry from the graph's outputs: each memory input's part for this frame
-        (1, C, h, w)."""
+        (1, C, h, w); ``src`` is the frame as the graph took it."""
         named = dict(zip(self._outputs, out))
-        src = np.ascontiguousarray(small.transpose(2, 0, 1)[None], np.float32)
         return {name: src if MEMORY_IO[name] is None else named[MEMORY_IO[name]]
                 for name in self._memory}
 
-    def _entry_small(self, small: np.ndarray, ratio: float) -> dict[str, np.ndarray]:
+    def _entry_src(self, src: np.ndarray, ratio: float) -> dict[str, np.ndarray]:
         # The graph computes a frame's entry from the frame alone: any memory will do.
-        return self._own(small, self._run(small, ratio, self._zeros(small)))
+        return self._own(src, self._run(src, ratio, self._zeros(src)))
 
     def entry(self, rgb: np.ndarray, ratio: float) -> dict[str, np.ndarray]:
-        return self._entry_small(downsample(rgb, ratio), ratio)
+        return self._entry_src(_graph_src(downsample(rgb, ratio)), ratio)
 
     def matte(self, rgb: np.ndarray, ratio: float, memory: list[Any]
               ) -> tuple[np.ndarray, np.ndarray, Any]:
-        small = downsample(rgb, ratio)
+        src = _graph_src(downsample(rgb, ratio))
         feeds: dict[str, np.ndarray] = {}
         if self.window:
             if any(m is SELF for m in memory):  # a shot's first frame reads itself
-                own = self._entry_small(small, ratio)
+                own = self._entry_src(src, ratio)
                 memory = [own if m is SELF else m for m in memory]
             feeds = {name: np.stack([m[name][0] for m in memory])[None]
                      for name in self._memory}
-        out = self._run(small, ratio, feeds)
-        entry = self._own(small, out) if self.window else None
+        out = self._run(src, ratio, feeds)
+        entry = self._own(src, out) if self.window else None
         fgr, pha = self.full_resolution(rgb, out[0][0], out[1][0])
         return fgr, pha, entry
+
+
+def _graph_src(small: np.ndarray) -> np.ndarray:
+    """A network-size HxWx3 frame as the graph takes it, (1, 3, H, W) float32."""
+    return np.ascontiguousarray(small.transpose(2, 0, 1)[None], np.float32)

@@ -33,6 +33,10 @@ def upsample_to(x: Tensor, like: Tensor) -> Tensor:
     return x[:, :, : like.shape[2], : like.shape[3]]
 
 
+# The convolutions a recurrent gated block adds, which read the state.
+STATE_PARTS = ("gate_state", "reset", "candidate_state")
+
+
 class GatedBlock(nn.Module):
     """Refines half the channels through a gate, passes the other half through unchanged.
 

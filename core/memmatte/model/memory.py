@@ -36,24 +36,27 @@ class MemoryEntry(NamedTuple):
     value: Tensor | None
     context: FrameContext | None = None
 
+    def tensors(self) -> list[Tensor]:
+        """The entry's tensors in a fixed order: key, value (with attention), the context's."""
+        out = [x for x in (self.key, self.value) if x is not None]
+        return out + (list(self.context) if self.context is not None else [])
+
+    def like(self, tensors: list[Tensor]) -> "MemoryEntry":
+        """An entry of this one's kind made of ``tensors`` (in ``tensors()``' order)."""
+        it = iter(tensors)
+        key = next(it) if self.key is not None else None
+        value = next(it) if self.value is not None else None
+        context = FrameContext(*it) if self.context is not None else None
+        return MemoryEntry(key, value, context)
+
     def contiguous(self) -> "MemoryEntry":
-        def c(x: Tensor | None) -> Tensor | None:
-            return None if x is None else x.contiguous()
-        context = (None if self.context is None
-                   else FrameContext(*(t.contiguous() for t in self.context)))
-        return MemoryEntry(c(self.key), c(self.value), context)
+        return self.like([x.contiguous() for x in self.tensors()])
 
 
 def stack_entries(entries: list[MemoryEntry]) -> MemoryEntry:
     """Per-frame entries (N, C, h, w each) as one memory (N, M, C, h, w), in their order."""
-    first = entries[0]
-
-    def stack(pick) -> Tensor | None:  # type: ignore[no-untyped-def]
-        return None if pick(first) is None else torch.stack([pick(e) for e in entries], 1)
-
-    context = (None if first.context is None else FrameContext(*(
-        torch.stack([e.context[i] for e in entries], 1) for i in range(len(first.context)))))
-    return MemoryEntry(stack(lambda e: e.key), stack(lambda e: e.value), context)
+    columns = zip(*(e.tensors() for e in entries))
+    return entries[0].like([torch.stack(list(xs), 1) for xs in columns])
 
 
 def attend(query: Tensor, keys: Tensor, values: Tensor) -> Tensor:

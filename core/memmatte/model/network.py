@@ -192,32 +192,19 @@ class MemMatte(nn.Module):
         """Per-frame memory stacks (N*T, M, ...) of every tensor of the entries, and the
         entries of the last frames to carry forward (N, M, ...)."""
         window = self.config.memory_frames
-        seq = [x.unflatten(0, (n, t)) for x in _tensors(entry)]
+        seq = [x.unflatten(0, (n, t)) for x in entry.tensors()]
+        p = 0  # entries before the sequence
         if prior is not None:
-            old = _tensors(prior)
+            old = prior.tensors()
             if len(old) != len(seq) or any(a.shape[0] != n or a.shape[2:] != b.shape[2:]
                                            for a, b in zip(old, seq)):
                 raise ValueError(f"memory of shape {tuple(old[0].shape)} does not fit frames "
                                  f"of shape {tuple(seq[0].shape)}: same batch and "
                                  "resolution needed, from the same network")
             seq = [torch.cat([a, b], dim=1) for a, b in zip(old, seq)]
-        p = 0 if prior is None else _tensors(prior)[0].shape[1]
+            p = old[0].shape[1]
         idx = window_indices(p, t, window, seq[0].device).flatten()
         stacks = [x.index_select(1, idx).unflatten(1, (t, window)).flatten(0, 1) for x in seq]
         carry = [x[:, -window:] for x in seq]
-        return _entry_like(entry, stacks), _entry_like(entry, carry)
+        return entry.like(stacks), entry.like(carry)
 
-
-def _tensors(entry: MemoryEntry) -> list[Tensor]:
-    """The entry's tensors in a fixed order (key, value, then the context's)."""
-    out = [x for x in (entry.key, entry.value) if x is not None]
-    return out + (list(entry.context) if entry.context is not None else [])
-
-
-def _entry_like(entry: MemoryEntry, tensors: list[Tensor]) -> MemoryEntry:
-    """An entry of the same kind as ``entry`` made of ``tensors`` (``_tensors``' order)."""
-    it = iter(tensors)
-    key = next(it) if entry.key is not None else None
-    value = next(it) if entry.value is not None else None
-    context = FrameContext(*it) if entry.context is not None else None
-    return MemoryEntry(key, value, context)

@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from .. import __version__
 from ..atomic import atomic_path
 from ..model import MemMatte, ModelConfig
+from ..model.decoder import STATE_PARTS
 from .errors import WeightsError
 
 FORMAT = "memmatte-weights"
@@ -144,13 +145,10 @@ def check_state(path: Path, model: MemMatte, tensors: dict[str, torch.Tensor],
         raise WeightsError(f"{path}: does not fit its own config: " + "; ".join(problems))
 
 
-# The decoder window's parameters (``GatedBlock``): dropped where a frame reads no other.
-STATE_WEIGHTS = ("gate_state", "reset", "candidate_state")
-
-
 def _is_state_weight(key: str) -> bool:
+    """A decoder window's parameter: dropped where a frame reads no other."""
     parts = key.split(".")
-    return len(parts) > 2 and parts[-2] in STATE_WEIGHTS
+    return len(parts) > 2 and parts[-2] in STATE_PARTS
 
 
 def load_weights(path: str | Path | None = None, device: str | torch.device = "cpu",
