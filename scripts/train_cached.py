@@ -48,9 +48,13 @@ def main() -> int:
     parser.add_argument("--tem", type=float, default=5.0, help="temporal loss weight")
     parser.add_argument("--flicker", type=float, default=0.0,
                         help="weight of the L1 temporal term on alpha (0: the paper's losses)")
+    parser.add_argument("--solid", type=float, default=0.0,
+                        help="weight of the alpha error again where the label is exactly 0 or 1")
     parser.add_argument("--guided", action="store_true",
                         help="supervise through the frozen guided filter (train the decoder "
                              "without breaking plates larger than the network)")
+    parser.add_argument("--seed", type=int, default=Recipe.seed,
+                        help="windows and crops (continue a run on new windows: a new seed)")
     parser.add_argument("--cache-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -66,9 +70,10 @@ def main() -> int:
     if args.cache_only:
         return 0
     recipe = Recipe(frames=args.frames, crop=args.crop, lr_memory=args.lr_memory,
-                    lr_decoder=args.lr_decoder, guided=args.guided,
+                    lr_decoder=args.lr_decoder, guided=args.guided, seed=args.seed,
                     loss={"alpha": 1.0, "lap": 1.0, "com": 1.0, "tem_agg": 0.0,
-                          "tem": args.tem, "flicker": args.flicker})
+                          "tem": args.tem, "flicker": args.flicker,
+                          "solid": args.solid})
     summary = train_cached(model, open_cache(args.cache, names), args.out, recipe,
                            seconds=args.seconds, steps=args.steps)
     summary["init"] = info.weights_id

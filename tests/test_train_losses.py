@@ -262,3 +262,14 @@ def test_flicker_is_the_l1_temporal_error_of_alpha_and_off_by_default() -> None:
     single = matting_losses(exact(fgr[:, 0], pha[:, 0]), fgr[:, 0], pha[:, 0],
                             weights={"flicker": 1.0})
     assert "flicker" not in single
+
+
+def test_solid_weighs_only_the_error_where_the_truth_is_exactly_0_or_1() -> None:
+    truth = torch.tensor([0.0, 1.0, 0.5, 1.0 / 255.0]).view(1, 1, 1, 1, 4)
+    fgr = torch.zeros(1, 1, 3, 1, 4)
+    error = torch.tensor([0.1, -0.2, 0.3, 0.4]).view(1, 1, 1, 1, 4)
+    pred = MattingOutput(fgr, truth + error, None, None, None)
+    assert "solid" not in matting_losses(pred, fgr, truth)
+    weighted = matting_losses(pred, fgr, truth, weights={"solid": 3.0})
+    # Only the first two pixels are solid (0 and 1); one 8-bit step above 0 is not.
+    assert float(weighted["solid"]) == pytest.approx(3.0 * (0.1 + 0.2) / 4, rel=1e-5)

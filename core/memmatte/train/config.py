@@ -71,6 +71,7 @@ class LossSection:
     tem_agg: float = 1.0
     tem: float = 1.0
     flicker: float = 0.0  # the L1 temporal term (memmatte.train.losses), not the paper's
+    solid: float = 0.0  # alpha error again where the label is exactly 0 or 1, not the paper's
 
 
 @dataclass

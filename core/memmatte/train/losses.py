@@ -13,7 +13,10 @@ and their sum ("total"); the names are the keys of the ``[loss]`` table of a tra
 One term is not the paper's and weighs 0 unless asked for: ``"flicker"``, the L1 form of
 L_tem on alpha, mean |da/dt - da*/dt|. L_tem squares a frame-to-frame change of a few 1e-3,
 so its gradient vanishes exactly where real footage flickers (low alpha in the background);
-the L1 form is what the held-out flicker figure measures.
+the L1 form is what the held-out flicker figure measures. Another, ``"solid"``, weighs the
+alpha error again where the truth is solid (exactly 0 or 1 in 8-bit labels): low alpha in a
+background and holes in a body are what a compositor sees first, and L_alpha, averaged with
+the edges, lets a fine-tune trade them for edge detail.
 
 Every loss is computed in float32 (predictions made under autocast arrive as float16). The
 Laplacian and temporal terms are linear in their argument, so they are computed once on the
@@ -30,7 +33,7 @@ from torch import Tensor
 from ..model.network import MattingOutput
 
 TERMS = ("alpha", "lap", "com", "tem_agg", "tem")  # the paper's, each weighing 1 by default
-EXTRA_TERMS = ("flicker",)  # weigh 0 unless a config asks for them
+EXTRA_TERMS = ("flicker", "solid")  # weigh 0 unless a config asks for them
 DEFAULT_WEIGHTS: dict[str, float] = {**{name: 1.0 for name in TERMS},
                                      **{name: 0.0 for name in EXTRA_TERMS}}
 PYRAMID_LEVELS = 5
@@ -234,6 +237,19 @@ def flicker_loss(pred_pha: Tensor, true_pha: Tensor) -> Tensor:
     return time_derivative(pred_pha.float() - true_pha.float()).abs().mean()
 
 
+# 8-bit labels: a truth below half a step above 0 (or above 1 - half a step) is solid.
+SOLID_MARGIN = 0.5 / 255.0
+
+
+def solid_loss(pred_pha: Tensor, true_pha: Tensor) -> Tensor:
+    """mean |a - a*| * [a* solid]: the alpha error where the truth is exactly 0 or 1 (mean over
+    every pixel, so a clip with little solid area weighs little)."""
+    _same_shape(pred_pha, true_pha, "solid (alpha)")
+    t = true_pha.float()
+    solid = (t <= SOLID_MARGIN) | (t >= 1.0 - SOLID_MARGIN)
+    return ((pred_pha.float() - t).abs() * solid).mean()
+
+
 # ================================================================ all together
 
 
@@ -260,7 +276,8 @@ def matting_losses(pred: MattingOutput, true_fgr: Tensor, true_pha: Tensor, *,
     - ``"alpha"``: L_alpha, ``"lap"``: L_lap, ``"com"``: L_com (the image terms, always);
     - ``"tem_agg"``: only when ``pred.lr_pha`` and ``pred.lr_fgr`` exist (``with_lr=True``);
     - ``"tem"``: only when ``temporal`` and the clip has T > 1 frames;
-    - ``"flicker"``: likewise, and only when weighted (it is not the paper's).
+    - ``"flicker"``: likewise, and only when weighted (it is not the paper's);
+    - ``"solid"``: only when weighted (it is not the paper's).
 
     ``weights`` (keys among TERMS and EXTRA_TERMS; a missing paper term weighs 1, a missing
     extra term 0)
@@ -290,6 +307,8 @@ def matting_losses(pred: MattingOutput, true_fgr: Tensor, true_pha: Tensor, *,
         terms["tem"] = w["tem"] * temporal_loss(fgr, pha, t_fgr, t_pha)
     if w["flicker"] and temporal and pha.shape[1] > 1:
         terms["flicker"] = w["flicker"] * flicker_loss(pha, t_pha)
+    if w["solid"]:
+        terms["solid"] = w["solid"] * solid_loss(pha, t_pha)
     if terms:
         total = torch.stack(list(terms.values())).sum()
     else:  # every weight 0: a zero that still backpropagates (to nothing)
