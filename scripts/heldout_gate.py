@@ -11,6 +11,9 @@ Weights are NAME=PATH ("default": the package's). ``--read-out-zeroed NAME`` als
 NAME with its memory read-out set to zero (does the trained memory help?). Prints a table
 per clip and the overall means; exits 0 when the candidate passes the gate, 1 when not.
 The JSON holds clip names, weights names and ids only (no paths of this machine).
+``--scored JSON`` takes the figures of weights already scored there (same weights id, same
+clips, frame counts and sizes) instead of running them again: scoring is deterministic, and
+gating a new candidate then costs one network, not every incumbent again.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from pathlib import Path
 import torch
 
 from memmatte.train.gate import gate
-from memmatte.train.heldout import load_clips, model_matter, overall, table
+from memmatte.train.heldout import load_clips, model_matter, overall, scored_rows, table
 from memmatte.weights import load_weights
 
 
@@ -77,6 +80,8 @@ def main() -> int:
     parser.add_argument("--max-frames", type=int, default=60)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--scored", type=Path,
+                        help="a JSON this script wrote: reuse the figures of the same weights")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     models, ids = {}, {}
@@ -87,7 +92,14 @@ def main() -> int:
             parser.error(f"--read-out-zeroed {name}: no attention weights of that name")
         models[f"{name}-readout0"], ids[f"{name}-readout0"] = zeroed(models[name]), ids[name]
     clips = load_clips(args.labels, args.clips, args.max_frames)
-    rows = table(clips, {n: model_matter(m) for n, m in models.items()})
+    try:
+        reused = (scored_rows(json.loads(args.scored.read_text()), clips, ids)
+                  if args.scored else {})
+    except ValueError as exc:
+        parser.error(f"--scored {args.scored}: {exc}")
+    rows = table(clips, {n: model_matter(m) for n, m in models.items() if n not in reused})
+    for clip, row in rows.items():
+        row.update({name: figures[clip] for name, figures in reused.items()})
     verdicts = [gate(rows, args.candidate[0], name)
                 for name in dict.fromkeys([args.incumbent[0], *args.must_beat])]
     print_table(rows, list(models))

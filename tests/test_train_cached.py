@@ -15,7 +15,7 @@ from memmatte.train.cached import (Recipe, forward_window, sample_window, train_
                                    window_positions)
 from memmatte.train.feature_cache import CacheError, build_cache, encoder_id, open_cache
 from memmatte.train.gate import gate, machine_paths
-from memmatte.train.heldout import HeldOutClip, flicker_figures, load_clips, score
+from memmatte.train.heldout import HeldOutClip, flicker_figures, load_clips, score, scored_rows
 from memmatte.train.teacher import write_labels
 from memmatte.weights import load_weights
 
@@ -211,6 +211,20 @@ def still_clip(frames: int = 4) -> HeldOutClip:
         f[:, 4:] = i * 0.1  # the right half of the plate changes every frame
     teacher = [np.zeros((8, 8), np.float32) for _ in range(frames)]
     return HeldOutClip("still", moving, teacher)
+
+
+def test_scored_rows_reuse_figures_by_weights_id_on_the_same_clips_only() -> None:
+    clip = still_clip()
+    doc = {"clips": {"still": {"frames": 4, "size": [8, 8]}},
+           "weights": {"old-name": "aaaa", "other": "bbbb", "other-readout0": "bbbb"},
+           "rows": {"still": {"old-name": {"mad": 1.0}, "other": {"mad": 2.0},
+                              "other-readout0": {"mad": 3.0}}}}
+    reused = scored_rows(doc, [clip], {"incumbent": "aaaa", "new": "cccc", "x": "bbbb"})
+    # By id, under today's name; weights never scored there are left to run.
+    assert reused == {"incumbent": {"still": {"mad": 1.0}}, "x": {"still": {"mad": 2.0}}}
+    fewer = HeldOutClip("still", clip.frames[:3], clip.teacher[:3])
+    with pytest.raises(ValueError, match="did not score still"):
+        scored_rows(doc, [fewer], {"incumbent": "aaaa"})
 
 
 def test_flicker_counts_only_pixels_whose_plate_is_still() -> None:

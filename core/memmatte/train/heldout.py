@@ -140,3 +140,22 @@ def model_matter(model: Any) -> Matter:
         return phas
 
     return run
+
+
+def scored_rows(doc: dict[str, Any], clips: Sequence[HeldOutClip], ids: dict[str, str]
+                ) -> dict[str, dict[str, dict[str, float]]]:
+    """{name: {clip: figures}} taken from an earlier gate's JSON (``scripts/heldout_gate.py
+    --json``) for each of ``ids`` ({name: weights id}) whose weights it scored: scoring is
+    deterministic, so a new candidate need not run every incumbent again. Names may differ,
+    ids may not; the earlier run must have scored exactly these clips (same frame counts and
+    sizes), else ValueError. Read-out-zeroed variants share their weights' id and are skipped.
+    """
+    same = {c.name: {"frames": len(c.frames), "size": list(c.size)} for c in clips}
+    wrong = sorted(n for n, spec in same.items() if doc["clips"].get(n) != spec)
+    if wrong:
+        raise ValueError(f"it did not score {', '.join(wrong)} with these frame counts and "
+                         "sizes")
+    by_id = {wid: name for name, wid in doc["weights"].items()
+             if not name.endswith("-readout0")}
+    return {name: {clip: doc["rows"][clip][by_id[wid]] for clip in same}
+            for name, wid in ids.items() if wid in by_id and not name.endswith("-readout0")}
