@@ -50,6 +50,8 @@ def main() -> int:
                         help="weight of the L1 temporal term on alpha (0: the paper's losses)")
     parser.add_argument("--solid", type=float, default=0.0,
                         help="weight of the alpha error again where the label is exactly 0 or 1")
+    parser.add_argument("--solid-balanced", type=float, default=0.0,
+                        help="the same, background and interior each averaged on its own")
     parser.add_argument("--guided", action="store_true",
                         help="supervise through the frozen guided filter (train the decoder "
                              "without breaking plates larger than the network)")
@@ -73,7 +75,7 @@ def main() -> int:
                     lr_decoder=args.lr_decoder, guided=args.guided, seed=args.seed,
                     loss={"alpha": 1.0, "lap": 1.0, "com": 1.0, "tem_agg": 0.0,
                           "tem": args.tem, "flicker": args.flicker,
-                          "solid": args.solid})
+                          "solid": args.solid, "solid_balanced": args.solid_balanced})
     summary = train_cached(model, open_cache(args.cache, names), args.out, recipe,
                            seconds=args.seconds, steps=args.steps)
     summary["init"] = info.weights_id

@@ -273,3 +273,14 @@ def test_solid_weighs_only_the_error_where_the_truth_is_exactly_0_or_1() -> None
     weighted = matting_losses(pred, fgr, truth, weights={"solid": 3.0})
     # Only the first two pixels are solid (0 and 1); one 8-bit step above 0 is not.
     assert float(weighted["solid"]) == pytest.approx(3.0 * (0.1 + 0.2) / 4, rel=1e-5)
+
+
+def test_solid_balanced_weighs_background_and_interior_alike() -> None:
+    # Three exact zeros (error 0.1 each), one exact one (error 0.4), one edge pixel (ignored).
+    truth = torch.tensor([0.0, 0.0, 0.0, 1.0, 0.5]).view(1, 1, 1, 1, 5)
+    error = torch.tensor([0.1, 0.1, 0.1, -0.4, 0.3]).view(1, 1, 1, 1, 5)
+    fgr = torch.zeros(1, 1, 3, 1, 5)
+    pred = MattingOutput(fgr, truth + error, None, None, None)
+    terms = matting_losses(pred, fgr, truth, weights={"solid_balanced": 2.0, "solid": 1.0})
+    assert float(terms["solid_balanced"]) == pytest.approx(2.0 * (0.1 + 0.4) / 2, rel=1e-5)
+    assert float(terms["solid"]) == pytest.approx((0.3 + 0.4) / 5, rel=1e-5)

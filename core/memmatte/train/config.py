@@ -72,6 +72,7 @@ class LossSection:
     tem: float = 1.0
     flicker: float = 0.0  # the L1 temporal term (memmatte.train.losses), not the paper's
     solid: float = 0.0  # alpha error again where the label is exactly 0 or 1, not the paper's
+    solid_balanced: float = 0.0  # the same, background and interior each its own mean
 
 
 @dataclass

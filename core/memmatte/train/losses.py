@@ -16,7 +16,9 @@ so its gradient vanishes exactly where real footage flickers (low alpha in the b
 the L1 form is what the held-out flicker figure measures. Another, ``"solid"``, weighs the
 alpha error again where the truth is solid (exactly 0 or 1 in 8-bit labels): low alpha in a
 background and holes in a body are what a compositor sees first, and L_alpha, averaged with
-the edges, lets a fine-tune trade them for edge detail.
+the edges, lets a fine-tune trade them for edge detail. ``"solid_balanced"`` is the same
+error with background and interior weighing alike (each the mean over its own pixels): with
+``"solid"`` a dim body with few exact ones loses to its background's many exact zeros.
 
 Every loss is computed in float32 (predictions made under autocast arrive as float16). The
 Laplacian and temporal terms are linear in their argument, so they are computed once on the
@@ -33,7 +35,7 @@ from torch import Tensor
 from ..model.network import MattingOutput
 
 TERMS = ("alpha", "lap", "com", "tem_agg", "tem")  # the paper's, each weighing 1 by default
-EXTRA_TERMS = ("flicker", "solid")  # weigh 0 unless a config asks for them
+EXTRA_TERMS = ("flicker", "solid", "solid_balanced")  # weigh 0 unless a config asks for them
 DEFAULT_WEIGHTS: dict[str, float] = {**{name: 1.0 for name in TERMS},
                                      **{name: 0.0 for name in EXTRA_TERMS}}
 PYRAMID_LEVELS = 5
@@ -250,6 +252,18 @@ def solid_loss(pred_pha: Tensor, true_pha: Tensor) -> Tensor:
     return ((pred_pha.float() - t).abs() * solid).mean()
 
 
+def solid_balanced_loss(pred_pha: Tensor, true_pha: Tensor) -> Tensor:
+    """(mean |a - a*| over a* = 0 + mean |a - a*| over a* = 1) / 2, over the whole batch; a
+    class with no pixel counts 0."""
+    _same_shape(pred_pha, true_pha, "solid_balanced (alpha)")
+    t = true_pha.float()
+    error = (pred_pha.float() - t).abs()
+    total = error.new_zeros(())
+    for solid in (t <= SOLID_MARGIN, t >= 1.0 - SOLID_MARGIN):
+        total = total + (error * solid).sum() / solid.sum().clamp(min=1)
+    return total / 2
+
+
 # ================================================================ all together
 
 
@@ -277,7 +291,7 @@ def matting_losses(pred: MattingOutput, true_fgr: Tensor, true_pha: Tensor, *,
     - ``"tem_agg"``: only when ``pred.lr_pha`` and ``pred.lr_fgr`` exist (``with_lr=True``);
     - ``"tem"``: only when ``temporal`` and the clip has T > 1 frames;
     - ``"flicker"``: likewise, and only when weighted (it is not the paper's);
-    - ``"solid"``: only when weighted (it is not the paper's).
+    - ``"solid"``, ``"solid_balanced"``: only when weighted (not the paper's).
 
     ``weights`` (keys among TERMS and EXTRA_TERMS; a missing paper term weighs 1, a missing
     extra term 0)
@@ -309,6 +323,8 @@ def matting_losses(pred: MattingOutput, true_fgr: Tensor, true_pha: Tensor, *,
         terms["flicker"] = w["flicker"] * flicker_loss(pha, t_pha)
     if w["solid"]:
         terms["solid"] = w["solid"] * solid_loss(pha, t_pha)
+    if w["solid_balanced"]:
+        terms["solid_balanced"] = w["solid_balanced"] * solid_balanced_loss(pha, t_pha)
     if terms:
         total = torch.stack(list(terms.values())).sum()
     else:  # every weight 0: a zero that still backpropagates (to nothing)
