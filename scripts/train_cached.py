@@ -8,7 +8,8 @@ clips (memmatte.train.cached): the recipe a 2-core CPU can carry.
 
 The 2026-12-07 runs of docs/training.md add ``--lr-memory 1e-3 --lr-decoder 2e-5 --tem 5
 --flicker 10 --guided`` (``--lr-decoder 0`` for memory only, ``--memory none`` for the
-ablation).
+ablation); the later continuation runs start from the shipped weights with ``--solid 30`` or
+``--solid-balanced W`` and a new ``--seed`` (benchmarks/results/training-2026-12-07-solid/).
 
 ``--clips`` names the training clips (default: every label folder; never pass held-out
 ones). The feature cache is built first (clips already cached are kept). Resumes from
