@@ -33,9 +33,8 @@ def main() -> int:
         parser.error(f"{args.a} and {args.b} are different networks: "
                      f"{a_info.config} vs {b_info.config}")
     sa, sb = a.state_dict(), b.state_dict()
-    with torch.no_grad():
-        mixed = {k: torch.lerp(sa[k].float(), sb[k].float(), args.share).to(sa[k].dtype)
-                 if sa[k].is_floating_point() else sb[k] for k in sa}
+    mixed = {k: torch.lerp(sa[k].float(), sb[k].float(), args.share).to(sa[k].dtype)
+             if sa[k].is_floating_point() else sb[k] for k in sa}
     b.load_state_dict(mixed)
     meta = read_info(args.b).metadata
     path = save_weights(b, args.out, {

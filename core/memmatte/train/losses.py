@@ -10,7 +10,7 @@ Notation: ``a``/``F`` are the predicted alpha and foreground, ``a*``/``F*`` the 
 
 :func:`matting_losses` returns every term by name ("alpha", "lap", "com", "tem_agg", "tem")
 and their sum ("total"); the names are the keys of the ``[loss]`` table of a training config.
-One term is not the paper's and weighs 0 unless asked for: ``"flicker"``, the L1 form of
+Three terms are not the paper's and weigh 0 unless asked for. ``"flicker"``, the L1 form of
 L_tem on alpha, mean |da/dt - da*/dt|. L_tem squares a frame-to-frame change of a few 1e-3,
 so its gradient vanishes exactly where real footage flickers (low alpha in the background);
 the L1 form is what the held-out flicker figure measures. Another, ``"solid"``, weighs the
@@ -243,25 +243,27 @@ def flicker_loss(pred_pha: Tensor, true_pha: Tensor) -> Tensor:
 SOLID_MARGIN = 0.5 / 255.0
 
 
+def solid_masks(true_pha: Tensor) -> tuple[Tensor, Tensor]:
+    """Where the truth is exactly 0 (background) and exactly 1 (interior), in 8-bit terms."""
+    t = true_pha.float()
+    return t <= SOLID_MARGIN, t >= 1.0 - SOLID_MARGIN
+
+
 def solid_loss(pred_pha: Tensor, true_pha: Tensor) -> Tensor:
     """mean |a - a*| * [a* solid]: the alpha error where the truth is exactly 0 or 1 (mean over
     every pixel, so a clip with little solid area weighs little)."""
     _same_shape(pred_pha, true_pha, "solid (alpha)")
-    t = true_pha.float()
-    solid = (t <= SOLID_MARGIN) | (t >= 1.0 - SOLID_MARGIN)
-    return ((pred_pha.float() - t).abs() * solid).mean()
+    zero, one = solid_masks(true_pha)
+    return ((pred_pha.float() - true_pha.float()).abs() * (zero | one)).mean()
 
 
 def solid_balanced_loss(pred_pha: Tensor, true_pha: Tensor) -> Tensor:
     """(mean |a - a*| over a* = 0 + mean |a - a*| over a* = 1) / 2, over the whole batch; a
     class with no pixel counts 0."""
     _same_shape(pred_pha, true_pha, "solid_balanced (alpha)")
-    t = true_pha.float()
-    error = (pred_pha.float() - t).abs()
-    total = error.new_zeros(())
-    for solid in (t <= SOLID_MARGIN, t >= 1.0 - SOLID_MARGIN):
-        total = total + (error * solid).sum() / solid.sum().clamp(min=1)
-    return total / 2
+    error = (pred_pha.float() - true_pha.float()).abs()
+    means = [(error * mask).sum() / mask.sum().clamp(min=1) for mask in solid_masks(true_pha)]
+    return (means[0] + means[1]) / 2
 
 
 # ================================================================ all together
