@@ -52,7 +52,7 @@ def zeroed(model: torch.nn.Module) -> torch.nn.Module:
 
 def print_table(rows: dict, names: list[str]) -> None:
     keys = ("mad", "flicker", "flicker_bg", "flicker_fg", "flicker_edge", "mad_first3",
-            "mad_rest")
+            "mad_rest", "mad_cold3", "mad_warm3")
     print("| clip | weights | " + " | ".join(keys) + " |")
     print("|" + " --- |" * (len(keys) + 2))
     for clip, row in rows.items():

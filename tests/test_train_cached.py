@@ -15,7 +15,8 @@ from memmatte.train.cached import (Recipe, forward_window, sample_window, train_
                                    window_positions)
 from memmatte.train.feature_cache import CacheError, build_cache, encoder_id, open_cache
 from memmatte.train.gate import gate, machine_paths
-from memmatte.train.heldout import HeldOutClip, flicker_figures, load_clips, score, scored_rows
+from memmatte.train.heldout import (HeldOutClip, flicker_figures, load_clips, score, scored_rows,
+                                    table)
 from memmatte.train.teacher import write_labels
 from memmatte.weights import load_weights
 
@@ -248,6 +249,26 @@ def test_score_splits_the_first_frames_from_the_rest() -> None:
     figures = score(phas, clip)
     assert figures["mad_first3"] == pytest.approx(1000 / 3, abs=1e-3)
     assert figures["mad_rest"] == 0.0
+
+
+def test_a_cold_restart_mid_clip_tells_warm_up_error_from_hard_first_frames() -> None:
+    clip = still_clip(8)
+    hard = id(clip.frames[0])  # content: the clip's own frame 0 is hard for everyone
+
+    def cold_error(shot: HeldOutClip) -> list[np.ndarray]:  # wrong on any shot's first frame
+        return [np.full((8, 8), float(i == 0), np.float32) for i in range(len(shot.frames))]
+
+    def hard_frame(shot: HeldOutClip) -> list[np.ndarray]:
+        return [np.full((8, 8), float(id(f) == hard), np.float32) for f in shot.frames]
+
+    rows = table([clip], {"cold": cold_error, "hard": hard_frame})["still"]
+    # Both look alike on frames 0-2; only the restart at frame 4 separates them.
+    assert rows["cold"]["mad_first3"] == rows["hard"]["mad_first3"] == pytest.approx(1000 / 3,
+                                                                                   abs=1e-3)
+    assert rows["cold"]["mad_cold3"] == pytest.approx(1000 / 3, abs=1e-3)
+    assert rows["cold"]["mad_warm3"] == 0.0
+    assert rows["hard"]["mad_cold3"] == rows["hard"]["mad_warm3"] == 0.0
+    assert "mad_cold3" not in table([still_clip(5)], {"cold": cold_error})["still"]["cold"]
 
 
 def test_held_out_folders_load_with_their_teacher(labels: Path) -> None:

@@ -14,7 +14,10 @@ Figures (all x1e3, the benchmark's scale):
 - ``flicker_bg`` / ``flicker_fg`` / ``flicker_edge``: the same split by the teacher's alpha
   (background: below 0.05 in both frames; interior: above 0.95 in both; the rest: edge).
 - ``mad_first3`` / ``mad_rest``: mad over frames 0-2 and over the later frames (a memory that
-  needs warming up shows as first3 > rest).
+  needs warming up shows as first3 > rest; so do first frames that are simply harder).
+- ``mad_cold3`` / ``mad_warm3``: the same three frames from the middle of the clip matted as a
+  shot of their own (cold: their first frame reads only itself) and as part of the whole clip
+  (warm). Same frames, same content: cold3 > warm3 is warm-up error and nothing else.
 """
 from __future__ import annotations
 
@@ -84,13 +87,36 @@ def flicker_figures(phas: Sequence[np.ndarray], clip: HeldOutClip) -> dict[str, 
     return {k: round(sums[k] / max(counts[k], 1) * 1e3, 3) for k in sums}
 
 
-def score(phas: Sequence[np.ndarray], clip: HeldOutClip) -> dict[str, float]:
-    """Every figure of one clip's alphas (HxW, in frame order) against its teacher."""
-    phas = [quantise(p) for p in phas]
-    errors = [float(np.abs(p - t).mean()) for p, t in zip(phas, clip.teacher)]
-    out = {"mad": round(float(np.mean(errors)) * 1e3, 3), **flicker_figures(phas, clip)}
-    out["mad_first3"] = round(float(np.mean(errors[:3])) * 1e3, 3)
-    out["mad_rest"] = round(float(np.mean(errors[3:] or errors)) * 1e3, 3)
+def restart(clip: HeldOutClip) -> tuple[int, HeldOutClip] | None:
+    """Where a cold restart is measured (mid-clip, away from frame 0's own content) and the
+    three frames from there as a clip of their own; None for clips too short to tell."""
+    if len(clip.frames) < 6:
+        return None
+    at = len(clip.frames) // 2
+    return at, HeldOutClip(clip.name, clip.frames[at:at + 3], clip.teacher[at:at + 3])
+
+
+def _mad(phas: Sequence[np.ndarray], teacher: Sequence[np.ndarray]) -> list[float]:
+    return [float(np.abs(quantise(p) - t).mean()) for p, t in zip(phas, teacher)]
+
+
+def _milli(errors: Sequence[float]) -> float:
+    return round(float(np.mean(errors)) * 1e3, 3)
+
+
+def score(phas: Sequence[np.ndarray], clip: HeldOutClip,
+          cold: Sequence[np.ndarray] | None = None) -> dict[str, float]:
+    """Every figure of one clip's alphas (HxW, in frame order) against its teacher; ``cold``:
+    the alphas of :func:`restart`'s three frames matted as a shot of their own."""
+    errors = _mad(phas, clip.teacher)
+    out = {"mad": _milli(errors), **flicker_figures([quantise(p) for p in phas], clip)}
+    out["mad_first3"] = _milli(errors[:3])
+    out["mad_rest"] = _milli(errors[3:] or errors)
+    where = restart(clip)
+    if cold is not None and where is not None:
+        at, shot = where
+        out["mad_cold3"] = _milli(_mad(cold, shot.teacher))
+        out["mad_warm3"] = _milli(errors[at:at + 3])
     return out
 
 
@@ -108,8 +134,9 @@ def table(clips: Sequence[HeldOutClip], matters: dict[str, Matter]
     out: dict[str, dict[str, dict[str, float]]] = {}
     for clip in clips:
         row = {"teacher": teacher_figures(clip)}
+        where = restart(clip)
         for name, matter in matters.items():
-            row[name] = score(matter(clip), clip)
+            row[name] = score(matter(clip), clip, matter(where[1]) if where else None)
         out[clip.name] = row
     return out
 
