@@ -106,11 +106,13 @@ def test_shipped_metadata_holds_ids_and_relative_paths_only():
 
 
 def test_default_weights_are_the_trained_fine_tune():
-    # Trained here (docs/training.md, 2026-12-07) from the decoder-window conversion; the
+    # Trained here (docs/training.md, 2026-12-07, fifth round): a soup of two fine-tunes of
+    # 2545d5ab8e39, itself trained from the decoder-window conversion (609611488cc9); the
     # summary and the held-out gate that let them ship travel with them.
     meta = read_info(default_weights_path()).metadata
     training = meta["training"]
-    assert training["init"] == "609611488cc9"  # scripts/make_default_weights.py, seed 0
+    assert training["init"] == "2545d5ab8e39"  # the weights these replace
+    assert meta["replaces"] == "2545d5ab8e39" and training["soup"]["share_b"] == 0.5
     assert training["memory"] == "attention" and training["decoder_memory"] == "window"
     assert training["steps"] > 1000 and training["recipe"]["guided"]
     heldout = meta["heldout"]
