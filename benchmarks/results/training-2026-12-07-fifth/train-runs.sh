@@ -15,7 +15,7 @@ snapshot() {  # RUN STEP...: once the run's log passes each step, its checkpoint
                'import json,sys; print(json.load(sys.stdin)["step"])')" -ge "$m" ]; do
       sleep 60; done
     mkdir -p runs/snap-$run-$m && cp runs/$run/checkpoint.pt runs/snap-$run-$m/
-    .venv/bin/python benchmarks/results/training-2026-12-07-fifth/snapshot.py \
+    .venv/bin/python benchmarks/results/training-2026-12-07-solid/scripts/snap2.py \
       runs/snap-$run-$m runs/snap-$run-$m.safetensors
   done
 }
