@@ -96,8 +96,8 @@ def restart(clip: HeldOutClip) -> tuple[int, HeldOutClip] | None:
     return at, HeldOutClip(clip.name, clip.frames[at:at + 3], clip.teacher[at:at + 3])
 
 
-def _mad(phas: Sequence[np.ndarray], teacher: Sequence[np.ndarray]) -> list[float]:
-    return [float(np.abs(quantise(p) - t).mean()) for p, t in zip(phas, teacher)]
+def _errors(phas: Sequence[np.ndarray], teacher: Sequence[np.ndarray]) -> list[float]:
+    return [float(np.abs(p - t).mean()) for p, t in zip(phas, teacher)]
 
 
 def _milli(errors: Sequence[float]) -> float:
@@ -108,14 +108,15 @@ def score(phas: Sequence[np.ndarray], clip: HeldOutClip,
           cold: Sequence[np.ndarray] | None = None) -> dict[str, float]:
     """Every figure of one clip's alphas (HxW, in frame order) against its teacher; ``cold``:
     the alphas of :func:`restart`'s three frames matted as a shot of their own."""
-    errors = _mad(phas, clip.teacher)
-    out = {"mad": _milli(errors), **flicker_figures([quantise(p) for p in phas], clip)}
+    phas = [quantise(p) for p in phas]
+    errors = _errors(phas, clip.teacher)
+    out = {"mad": _milli(errors), **flicker_figures(phas, clip)}
     out["mad_first3"] = _milli(errors[:3])
     out["mad_rest"] = _milli(errors[3:] or errors)
     where = restart(clip)
     if cold is not None and where is not None:
         at, shot = where
-        out["mad_cold3"] = _milli(_mad(cold, shot.teacher))
+        out["mad_cold3"] = _milli(_errors([quantise(p) for p in cold], shot.teacher))
         out["mad_warm3"] = _milli(errors[at:at + 3])
     return out
 
