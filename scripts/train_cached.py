@@ -56,6 +56,8 @@ def main() -> int:
     parser.add_argument("--guided", action="store_true",
                         help="supervise through the frozen guided filter (train the decoder "
                              "without breaking plates larger than the network)")
+    parser.add_argument("--start-share", type=float, default=Recipe.start_share,
+                        help="share of windows that begin at a shot's first frame (cold starts)")
     parser.add_argument("--seed", type=int, default=Recipe.seed,
                         help="windows and crops (continue a run on new windows: a new seed)")
     parser.add_argument("--cache-only", action="store_true")
@@ -74,6 +76,7 @@ def main() -> int:
         return 0
     recipe = Recipe(frames=args.frames, crop=args.crop, lr_memory=args.lr_memory,
                     lr_decoder=args.lr_decoder, guided=args.guided, seed=args.seed,
+                    start_share=args.start_share,
                     loss={"alpha": 1.0, "lap": 1.0, "com": 1.0, "tem_agg": 0.0,
                           "tem": args.tem, "flicker": args.flicker,
                           "solid": args.solid, "solid_balanced": args.solid_balanced})
