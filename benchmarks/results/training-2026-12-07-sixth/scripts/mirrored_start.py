@@ -13,21 +13,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from memmatte.engine.backend import auto_ratio
-from memmatte.train.heldout import load_clips, quantise, restart
+from memmatte.train.heldout import HeldOutClip, load_clips, model_matter, quantise, restart
 from memmatte.weights import load_weights
 
 
-def matte(model, frames, ratio, prime):
-    """Alphas of ``frames`` after carrying the memory of ``prime`` (outputs discarded)."""
-    memory, out = None, []
-    with torch.inference_mode():
-        for i, frame in enumerate(list(prime) + list(frames)):
-            res = model(torch.from_numpy(frame).permute(2, 0, 1)[None], ratio, memory=memory)
-            memory = res.memory
-            if i >= len(prime):
-                out.append(quantise(res.pha[0, 0].numpy()))
-    return out
+def matte(model, shot, prime):
+    """Alphas of ``shot`` (8-bit) after the engine's loop has carried the memory of the frames
+    ``prime`` (their outputs dropped): the gate's own matter over prime + shot."""
+    clip = HeldOutClip(shot.name, [*prime, *shot.frames], [])  # the matter reads no labels
+    return [quantise(p) for p in model_matter(model)(clip)[len(prime):]]
 
 
 def main() -> None:
@@ -42,9 +36,8 @@ def main() -> None:
         if where is None:
             continue
         _, shot = where
-        ratio = auto_ratio(*clip.size)
-        cold = matte(model, shot.frames, ratio, [])
-        mirrored = matte(model, shot.frames, ratio, [shot.frames[2], shot.frames[1]])
+        cold = matte(model, shot, [])
+        mirrored = matte(model, shot, [shot.frames[2], shot.frames[1]])
         mad = [round(float(np.mean([np.abs(p - t).mean() for p, t in
                                     zip(ps, shot.teacher)])) * 1e3, 3)
                for ps in (cold, mirrored)]
